@@ -1,0 +1,1 @@
+"""What the SQL stores share: the SQLAlchemy Core schema and the Alembic migrations."""

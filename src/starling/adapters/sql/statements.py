@@ -1,0 +1,379 @@
+"""SQLAlchemy Core statements shared by the SQL stores (SQLite now, PostgreSQL next).
+
+Each function returns an executable statement; the adapters run them on their own
+connections (sync for SQLite's stdlib driver, async for asyncpg), so the SQL is written
+once. Row-to-entity mapping lives here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from sqlalchemy import (
+    ColumnElement,
+    Delete,
+    Insert,
+    Select,
+    Update,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
+
+from starling.adapters.sql.schema import (
+    consumer_positions,
+    dead_letters,
+    follows,
+    meta,
+    outbox,
+    tweets,
+    users,
+)
+from starling.domain.events import Event, encode_event, event_type
+from starling.domain.model import NewUser, Tweet, User
+
+USER_COLUMNS = (
+    users.c.id,
+    users.c.username,
+    users.c.display_name,
+    users.c.bio,
+    users.c.verified,
+    users.c.created_at_ms,
+    users.c.followers_count,
+    users.c.following_count,
+    users.c.tweets_count,
+)
+
+TWEET_COLUMNS = (
+    tweets.c.id,
+    tweets.c.author_id,
+    tweets.c.text,
+    tweets.c.created_at_ms,
+    tweets.c.reply_to_tweet_id,
+    tweets.c.quote_tweet_id,
+    tweets.c.likes_count,
+    tweets.c.retweets_count,
+    tweets.c.replies_count,
+)
+
+
+class OutboxRow(msgspec.Struct, frozen=True):
+    """A committed outbox row (implements ``ports.OutboxRecord``)."""
+
+    position: int
+    payload: bytes
+
+
+class DeadLetterRow(msgspec.Struct, frozen=True):
+    """A parked event (implements ``ports.DeadLetter``)."""
+
+    id: int
+    group: str
+    position: int
+    payload: bytes
+    error: str
+    attempts: int
+
+
+def user_from_row(row: Sequence[Any]) -> User:
+    """Map a row selected with ``USER_COLUMNS`` to a :class:`User`."""
+    return User(
+        id=row[0],
+        username=row[1],
+        display_name=row[2],
+        bio=row[3],
+        verified=bool(row[4]),
+        created_at_ms=row[5],
+        followers_count=row[6],
+        following_count=row[7],
+        tweets_count=row[8],
+    )
+
+
+def tweet_from_row(row: Sequence[Any]) -> Tweet:
+    """Map a row selected with ``TWEET_COLUMNS`` to a :class:`Tweet`."""
+    return Tweet(
+        id=row[0],
+        author_id=row[1],
+        text=row[2],
+        created_at_ms=row[3],
+        reply_to_tweet_id=row[4],
+        quote_tweet_id=row[5],
+        likes_count=row[6],
+        retweets_count=row[7],
+        replies_count=row[8],
+    )
+
+
+def new_user_values(user: NewUser) -> dict[str, Any]:
+    """Column values of a new ``users`` row."""
+    return {
+        "id": user.id,
+        "username": user.username,
+        "username_lower": user.username.lower(),
+        "email": user.email,
+        "password_hash": user.password_hash,
+        "display_name": user.display_name,
+        "bio": user.bio,
+        "verified": user.verified,
+        "created_at_ms": user.created_at_ms,
+        "followers_count": 0,
+        "following_count": 0,
+        "tweets_count": 0,
+    }
+
+
+def tweet_values(tweet: Tweet) -> dict[str, Any]:
+    """Column values of a new ``tweets`` row."""
+    return {
+        "id": tweet.id,
+        "author_id": tweet.author_id,
+        "text": tweet.text,
+        "created_at_ms": tweet.created_at_ms,
+        "reply_to_tweet_id": tweet.reply_to_tweet_id,
+        "quote_tweet_id": tweet.quote_tweet_id,
+        "likes_count": 0,
+        "retweets_count": 0,
+        "replies_count": 0,
+    }
+
+
+def outbox_values(events: Sequence[Event]) -> list[dict[str, Any]]:
+    """Rows for ``insert(outbox)`` of ``events`` (payload is the event's JSON)."""
+    return [
+        {
+            "event_id": e.event_id,
+            "event_type": event_type(e),
+            "payload": encode_event(e),
+            "created_at_ms": e.occurred_at_ms,
+        }
+        for e in events
+    ]
+
+
+# --- users ----------------------------------------------------------------------------
+def select_user(user_id: int) -> Select[Any]:
+    return select(*USER_COLUMNS).where(users.c.id == user_id)
+
+
+def select_user_by_username(username: str) -> Select[Any]:
+    return select(*USER_COLUMNS).where(users.c.username_lower == username.lower())
+
+
+def select_users(user_ids: Sequence[int]) -> Select[Any]:
+    return select(*USER_COLUMNS).where(users.c.id.in_(user_ids))
+
+
+def select_credentials(username: str) -> Select[Any]:
+    return select(users.c.id, users.c.password_hash).where(
+        users.c.username_lower == username.lower()
+    )
+
+
+def username_exists(username: str) -> Select[Any]:
+    return select(users.c.id).where(users.c.username_lower == username.lower())
+
+
+def update_profile(user_id: int, display_name: str | None, bio: str | None) -> Update | None:
+    values: dict[str, Any] = {}
+    if display_name is not None:
+        values["display_name"] = display_name
+    if bio is not None:
+        values["bio"] = bio
+    if not values:
+        return None
+    return update(users).where(users.c.id == user_id).values(**values)
+
+
+def bump_user_count(user_id: int, column: str, delta: int) -> Update:
+    col = users.c[column]
+    return update(users).where(users.c.id == user_id).values({column: col + delta})
+
+
+# --- tweets ---------------------------------------------------------------------------
+def insert_tweet() -> Insert:
+    return insert(tweets)
+
+
+def delete_tweet(tweet_id: int) -> Delete:
+    return delete(tweets).where(tweets.c.id == tweet_id)
+
+
+def select_tweet_author(tweet_id: int) -> Select[Any]:
+    return select(tweets.c.author_id).where(tweets.c.id == tweet_id)
+
+
+def select_tweets(tweet_ids: Sequence[int]) -> Select[Any]:
+    return select(*TWEET_COLUMNS).where(tweets.c.id.in_(tweet_ids))
+
+
+def _below(column: ColumnElement[int], max_id: int | None) -> ColumnElement[bool]:
+    return column < max_id if max_id is not None else column.is_not(None)
+
+
+def select_tweet_ids_by_authors(
+    author_ids: Sequence[int], max_id: int | None, limit: int
+) -> Select[Any]:
+    cond = tweets.c.author_id.in_(author_ids)
+    if len(author_ids) == 1:
+        cond = tweets.c.author_id == author_ids[0]
+    return (
+        select(tweets.c.id)
+        .where(and_(cond, _below(tweets.c.id, max_id)))
+        .order_by(tweets.c.id.desc())
+        .limit(limit)
+    )
+
+
+# --- follows --------------------------------------------------------------------------
+def insert_follow() -> Insert:
+    return insert(follows)
+
+
+def delete_follow(follower_id: int, followee_id: int) -> Delete:
+    return delete(follows).where(
+        follows.c.follower_id == follower_id, follows.c.followee_id == followee_id
+    )
+
+
+def select_is_following(follower_id: int, followee_id: int) -> Select[Any]:
+    return select(follows.c.follower_id).where(
+        follows.c.follower_id == follower_id, follows.c.followee_id == followee_id
+    )
+
+
+def select_followee_ids(user_id: int) -> Select[Any]:
+    return select(follows.c.followee_id).where(follows.c.follower_id == user_id)
+
+
+def select_celebrity_followee_ids(user_id: int, threshold: int) -> Select[Any]:
+    return (
+        select(follows.c.followee_id)
+        .join(users, users.c.id == follows.c.followee_id)
+        .where(follows.c.follower_id == user_id, users.c.followers_count >= threshold)
+    )
+
+
+def select_follower_ids_after(user_id: int, after_id: int, limit: int) -> Select[Any]:
+    return (
+        select(follows.c.follower_id)
+        .where(follows.c.followee_id == user_id, follows.c.follower_id > after_id)
+        .order_by(follows.c.follower_id)
+        .limit(limit)
+    )
+
+
+def select_followers_page(user_id: int, max_id: int | None, limit: int) -> Select[Any]:
+    return (
+        select(follows.c.follower_id)
+        .where(follows.c.followee_id == user_id, _below(follows.c.follower_id, max_id))
+        .order_by(follows.c.follower_id.desc())
+        .limit(limit)
+    )
+
+
+def select_following_page(user_id: int, max_id: int | None, limit: int) -> Select[Any]:
+    return (
+        select(follows.c.followee_id)
+        .where(follows.c.follower_id == user_id, _below(follows.c.followee_id, max_id))
+        .order_by(follows.c.followee_id.desc())
+        .limit(limit)
+    )
+
+
+# --- outbox and consumers ---------------------------------------------------------------
+def insert_outbox() -> Insert:
+    return insert(outbox)
+
+
+def select_outbox_after(position: int, limit: int) -> Select[Any]:
+    return (
+        select(outbox.c.position, outbox.c.payload)
+        .where(outbox.c.position > position)
+        .order_by(outbox.c.position)
+        .limit(limit)
+    )
+
+
+def select_outbox_head() -> Select[Any]:
+    return select(func.coalesce(func.max(outbox.c.position), 0))
+
+
+def select_consumer_position(group: str) -> Select[Any]:
+    return select(consumer_positions.c.position).where(consumer_positions.c.group_name == group)
+
+
+def update_consumer_position(group: str, position: int) -> Update:
+    return (
+        update(consumer_positions)
+        .where(consumer_positions.c.group_name == group)
+        .values(position=position)
+    )
+
+
+def insert_consumer_position(group: str, position: int) -> Insert:
+    return insert(consumer_positions).values(group_name=group, position=position)
+
+
+def insert_dead_letter() -> Insert:
+    return insert(dead_letters)
+
+
+def select_dead_letters(group: str | None) -> Select[Any]:
+    stmt = select(
+        dead_letters.c.id,
+        dead_letters.c.group_name,
+        dead_letters.c.position,
+        dead_letters.c.payload,
+        dead_letters.c.error,
+        dead_letters.c.attempts,
+    ).order_by(dead_letters.c.id)
+    if group is not None:
+        stmt = stmt.where(dead_letters.c.group_name == group)
+    return stmt
+
+
+def delete_dead_letter(dead_letter_id: int) -> Delete:
+    return delete(dead_letters).where(dead_letters.c.id == dead_letter_id)
+
+
+# --- meta -------------------------------------------------------------------------------
+def select_meta(key: str) -> Select[Any]:
+    return select(meta.c.value).where(meta.c.key == key)
+
+
+def insert_meta(key: str, value: str) -> Insert:
+    return insert(meta).values(key=key, value=value)
+
+
+# --- recount after a bulk load ------------------------------------------------------------
+def recount_statements() -> list[Update]:
+    """UPDATEs that recompute every user's counters from the rows (idempotent)."""
+    f1 = follows.alias("f1")
+    f2 = follows.alias("f2")
+    t = tweets.alias("t")
+    return [
+        update(users).values(
+            followers_count=select(func.count())
+            .select_from(f1)
+            .where(f1.c.followee_id == users.c.id)
+            .scalar_subquery(),
+            following_count=select(func.count())
+            .select_from(f2)
+            .where(f2.c.follower_id == users.c.id)
+            .scalar_subquery(),
+            tweets_count=select(func.count())
+            .select_from(t)
+            .where(t.c.author_id == users.c.id)
+            .scalar_subquery(),
+        )
+    ]
+
+
+__all__ = ["DeadLetterRow", "OutboxRow", "bindparam"]

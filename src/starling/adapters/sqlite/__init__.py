@@ -1,0 +1,1 @@
+"""SQLite adapters: the embedded default store (SQLAlchemy Core on stdlib sqlite3)."""

@@ -1,0 +1,104 @@
+"""THE feed rules: constants, the push/pull policy, merging and filtering of home timelines.
+
+All transport-free. Tests override the constants through :class:`FeedRules`.
+(Mastodon keeps the same rules in one place, ``app/lib/feed_manager.rb``.)
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+TIMELINE_MAX = 800
+"""Entries in a cached home timeline: the size of Twitter's timeline cache (Krikorian,
+"Timelines at Scale", QCon 2012)."""
+
+CELEBRITY_THRESHOLD = 10_000
+"""Followers from which an author's tweets are pulled at read time instead of pushed."""
+
+INACTIVE_DAYS = 7
+"""Days without a home-timeline read after which push skips a follower and the cached
+timeline is dropped (rebuilt on the next read)."""
+
+FANOUT_CHUNK_SIZE = 1_000
+"""Followers per timeline-write batch (Stream-Framework's ``fanout_chunk_size``)."""
+
+DAY_MS = 86_400_000
+
+
+class FeedRules:
+    """The feed constants in force; one immutable object shared by services and adapters."""
+
+    __slots__ = ("celebrity_threshold", "fanout_chunk_size", "inactive_days", "timeline_max")
+
+    def __init__(
+        self,
+        *,
+        timeline_max: int = TIMELINE_MAX,
+        celebrity_threshold: int = CELEBRITY_THRESHOLD,
+        inactive_days: float = INACTIVE_DAYS,
+        fanout_chunk_size: int = FANOUT_CHUNK_SIZE,
+    ) -> None:
+        if timeline_max < 1 or celebrity_threshold < 1 or fanout_chunk_size < 1:
+            raise ValueError("feed constants must be positive")
+        self.timeline_max = timeline_max
+        self.celebrity_threshold = celebrity_threshold
+        self.inactive_days = inactive_days
+        self.fanout_chunk_size = fanout_chunk_size
+
+    @property
+    def inactive_ms(self) -> int:
+        """``inactive_days`` in milliseconds."""
+        return int(self.inactive_days * DAY_MS)
+
+
+class FanoutPolicy(Protocol):
+    """Decides, per author, whether a new tweet is pushed to followers or pulled at read."""
+
+    def should_push(self, followers_count: int) -> bool: ...
+
+
+class ThresholdPolicy:
+    """Hybrid: push below ``threshold`` followers, pull at or above it (Twitter's scheme).
+
+    ``threshold=1`` gives pure pull for everyone with a follower, and a threshold above
+    any follower count gives pure push; the benchmark uses both as baselines.
+    """
+
+    def __init__(self, threshold: int) -> None:
+        self.threshold = threshold
+
+    def should_push(self, followers_count: int) -> bool:
+        return followers_count < self.threshold
+
+    def is_celebrity(self, followers_count: int) -> bool:
+        return not self.should_push(followers_count)
+
+
+def merge_newest_first(lists: Iterable[Sequence[int]], limit: int) -> list[int]:
+    """K-way merge of id lists that are each sorted newest-first (descending).
+
+    Returns at most ``limit`` distinct ids, descending. O(limit * log k) for k lists.
+    """
+    out: list[int] = []
+    last: int | None = None
+    for tweet_id in heapq.merge(*lists, reverse=True):
+        if tweet_id != last:
+            out.append(tweet_id)
+            last = tweet_id
+            if len(out) >= limit:
+                break
+    return out
+
+
+def below(ids: Sequence[int], max_id: int | None) -> list[int]:
+    """The ids of a descending list that are strictly smaller than ``max_id`` (None: all)."""
+    if max_id is None:
+        return list(ids)
+    return [i for i in ids if i < max_id]
+
+
+def trim(ids_ascending: list[int], timeline_max: int) -> list[int]:
+    """Keep the newest ``timeline_max`` ids of an ascending list (the cache's trim rule)."""
+    return ids_ascending[-timeline_max:] if len(ids_ascending) > timeline_max else ids_ascending

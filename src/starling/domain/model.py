@@ -1,0 +1,64 @@
+"""Entities of the feed: users, tweets, follows. Frozen msgspec Structs (cheap to build)."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class User(msgspec.Struct, frozen=True, kw_only=True):
+    """An account. Times are Unix ms; counts are maintained by the store."""
+
+    id: int
+    username: str
+    display_name: str
+    bio: str = ""
+    verified: bool = False
+    created_at_ms: int
+    followers_count: int = 0
+    following_count: int = 0
+    tweets_count: int = 0
+
+
+class NewUser(msgspec.Struct, frozen=True, kw_only=True):
+    """A user about to be stored. ``password_hash`` is None for imported accounts."""
+
+    id: int
+    username: str
+    display_name: str
+    email: str | None
+    password_hash: str | None
+    created_at_ms: int
+    bio: str = ""
+    verified: bool = False
+
+
+class Credentials(msgspec.Struct, frozen=True):
+    """What login needs: the user id and the argon2 hash (None: cannot log in)."""
+
+    user_id: int
+    password_hash: str | None
+
+
+class Tweet(msgspec.Struct, frozen=True, kw_only=True):
+    """A stored tweet. ``created_at_ms`` equals ``ids.timestamp_ms(id)`` for new tweets."""
+
+    id: int
+    author_id: int
+    text: str
+    created_at_ms: int
+    reply_to_tweet_id: int | None = None
+    quote_tweet_id: int | None = None
+    likes_count: int = 0
+    retweets_count: int = 0
+    replies_count: int = 0
+
+
+class Page(msgspec.Struct, frozen=True):
+    """One page of ids, newest (largest) first, and the cursor of the next page."""
+
+    ids: list[int]
+    next_max_id: int | None
+
+    @property
+    def has_more(self) -> bool:
+        return self.next_max_id is not None
