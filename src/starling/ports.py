@@ -105,14 +105,10 @@ class Store(Protocol):
         """Followers of ``user_id`` with id > ``after_id``, ascending, at most ``limit``:
         keyset pagination for fan-out in chunks."""
 
-    async def followers_page(
-        self, user_id: int, *, max_id: int | None, limit: int
-    ) -> list[int]:
+    async def followers_page(self, user_id: int, *, max_id: int | None, limit: int) -> list[int]:
         """Follower ids below ``max_id``, descending, at most ``limit``."""
 
-    async def following_page(
-        self, user_id: int, *, max_id: int | None, limit: int
-    ) -> list[int]:
+    async def following_page(self, user_id: int, *, max_id: int | None, limit: int) -> list[int]:
         """Followee ids below ``max_id``, descending, at most ``limit``."""
 
     # --- outbox (read by the event log) ----------------------------------------------

@@ -24,6 +24,7 @@ from starling.domain.errors import UsernameTaken
 from starling.domain.events import Event
 from starling.domain.model import Credentials, NewUser, Tweet, User
 
+
 def sqlite_path(url: str) -> Path | None:
     """The file behind a ``sqlite:///path`` URL, or None for an in-memory database."""
     prefix = "sqlite:///"

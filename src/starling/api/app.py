@@ -1,0 +1,105 @@
+"""The Litestar application: routes, dependencies, error mapping, metrics, lifespan."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import SwaggerRenderPlugin
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from starling.api import auth, errors
+from starling.api.routes import ops
+from starling.api.routes.accounts import AccountsController
+from starling.api.routes.graph import GraphController
+from starling.api.routes.timelines import TimelinesController
+from starling.api.routes.tweets import TweetsController
+from starling.bootstrap import App, build
+from starling.config import Settings, load_settings
+
+CORE = "core"
+
+
+def _core(state: State) -> App:
+    core: App = state[CORE]
+    return core
+
+
+class MetricsMiddleware:
+    """Times every routed request into ``starling_http_request_duration_seconds``,
+    labelled by route template (not raw path, which would explode cardinality)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+        start = time.perf_counter()
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            core = _core(scope["litestar_app"].state)
+            route = str(scope.get("path_template") or "unmatched")
+            core.metrics.http_duration.labels(route, scope["method"], str(status)).observe(
+                time.perf_counter() - start
+            )
+
+
+def create_app(core: App | None = None, *, settings: Settings | None = None) -> Litestar:
+    """The ASGI app. Given ``core``, it serves it (tests); otherwise the lifespan builds
+    one from ``settings`` (default: the ``STARLING_*`` environment). Either way the
+    lifespan starts the workers and closes everything on shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        running = core or await build(settings or load_settings())
+        app.state[CORE] = running
+        await running.start()
+        try:
+            yield
+        finally:
+            await running.stop()
+
+    return Litestar(
+        route_handlers=[
+            AccountsController,
+            TweetsController,
+            GraphController,
+            TimelinesController,
+            ops.healthz,
+            ops.readyz,
+            ops.metrics,
+            ops.openapi_json,
+        ],
+        dependencies={
+            "core": Provide(_core, sync_to_thread=False),
+            "viewer_id": Provide(auth.viewer_id),
+            "maybe_viewer_id": Provide(auth.maybe_viewer_id),
+        },
+        exception_handlers={Exception: errors.handle},
+        middleware=[MetricsMiddleware],
+        lifespan=[lifespan],
+        openapi_config=OpenAPIConfig(
+            title="Starling",
+            version="1",
+            description="A Twitter-style feed service with hybrid fan-out.",
+            path="/docs",
+            render_plugins=[SwaggerRenderPlugin(path="/")],
+        ),
+        debug=False,
+    )

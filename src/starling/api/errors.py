@@ -1,0 +1,99 @@
+"""One place that maps errors to HTTP: every 4xx/5xx body is API.md's error object.
+
+Domain errors keep their code; framework errors (bad JSON, failed validation, unknown
+route) get a code of their own; anything unexpected is logged and answered with a bare
+500 ``internal_error``, never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import (
+    ClientException,
+    HTTPException,
+    MethodNotAllowedException,
+    NotFoundException,
+    ValidationException,
+)
+
+from starling.api.schemas import ErrorBody, ErrorOut
+from starling.domain import errors as domain
+
+log = logging.getLogger(__name__)
+
+STATUS = {
+    domain.InvalidInput: 422,
+    domain.NotFound: 404,
+    domain.Conflict: 409,
+    domain.Forbidden: 403,
+    domain.Unauthorized: 401,
+}
+
+
+class ApiError(Exception):
+    """An HTTP-level error raised by the API layer itself (bad query parameter etc.)."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def error_response(
+    status: int, code: str, message: str, headers: dict[str, str] | None = None
+) -> Response[ErrorOut]:
+    return Response(
+        ErrorOut(ErrorBody(code, message)),
+        status_code=status,
+        media_type=MediaType.JSON,
+        headers=headers,
+    )
+
+
+def _validation_message(exc: ValidationException) -> str:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    parts = []
+    for item in extra:
+        if isinstance(item, dict):
+            key = item.get("key")
+            message = item.get("message")
+            parts.append(f"{key}: {message}" if key and key != "data" else str(message))
+    return "; ".join(parts) or "The request body does not match the expected shape."
+
+
+def _missing_body(exc: ValidationException) -> bool:
+    extra = exc.extra if isinstance(exc.extra, list) else []
+    return any(
+        isinstance(i, dict) and i.get("key") == "data" and i.get("message") == "'data'"
+        for i in extra
+    )
+
+
+def handle(request: Request[object, object, object], exc: Exception) -> Response[ErrorOut]:
+    """Litestar exception handler for every exception type."""
+    if isinstance(exc, domain.DomainError):
+        status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        return error_response(status, exc.code, exc.message, headers)
+    if isinstance(exc, ApiError):
+        return error_response(exc.status, exc.code, exc.message)
+    if isinstance(exc, ValidationException):
+        if _missing_body(exc):
+            return error_response(400, "malformed_json", "The request needs a JSON body.")
+        return error_response(422, "validation_error", _validation_message(exc))
+    if isinstance(exc, NotFoundException):
+        return error_response(404, "not_found", "No such resource.")
+    if isinstance(exc, MethodNotAllowedException):
+        return error_response(405, "method_not_allowed", "Method not allowed on this resource.")
+    if isinstance(exc, ClientException):
+        detail = str(exc.detail)
+        if "JSON" in detail or "malformed" in detail.lower():
+            return error_response(400, "malformed_json", "The request body is not valid JSON.")
+        return error_response(exc.status_code, "bad_request", detail)
+    if isinstance(exc, HTTPException) and exc.status_code < 500:
+        return error_response(exc.status_code, "http_error", str(exc.detail))
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "Something went wrong on our side.")

@@ -1,0 +1,64 @@
+"""Query and path parameter parsing: limits, opaque cursors, decimal-string ids."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import struct
+
+from starling.api.errors import ApiError
+from starling.domain.errors import InvalidCursor, NotFound
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 200
+_CURSOR = struct.Struct(">q")
+
+
+def parse_limit(raw: str | None) -> int:
+    """``limit`` query parameter: default 20, 1..200. Raises ``ApiError`` 422."""
+    if raw is None:
+        return DEFAULT_LIMIT
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if not 1 <= value <= MAX_LIMIT:
+        raise ApiError(422, "invalid_limit", f"limit must be an integer from 1 to {MAX_LIMIT}.")
+    return value
+
+
+def encode_cursor(max_id: int | None) -> str | None:
+    """An opaque cursor for "ids strictly below ``max_id``" (None → None)."""
+    if max_id is None:
+        return None
+    return base64.urlsafe_b64encode(_CURSOR.pack(max_id)).rstrip(b"=").decode()
+
+
+def decode_cursor(raw: str | None) -> int | None:
+    """The ``max_id`` inside a cursor from :func:`encode_cursor`. Raises ``InvalidCursor``."""
+    if raw is None or raw == "":
+        return None
+    try:
+        packed = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
+        (max_id,) = _CURSOR.unpack(packed)
+    except (binascii.Error, struct.error, ValueError) as exc:
+        raise InvalidCursor() from exc
+    if max_id <= 0:
+        raise InvalidCursor()
+    return int(max_id)
+
+
+def parse_id(raw: str, not_found: type[NotFound]) -> int:
+    """A decimal-string id from a path. Anything else cannot name a resource: 404."""
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) > 2**63 - 1:
+        raise not_found()
+    return int(raw)
+
+
+def parse_body_id(raw: str | None, field: str) -> int | None:
+    """A decimal-string id in a JSON body; malformed → 422 ``invalid_id``."""
+    if raw is None:
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) > 2**63 - 1:
+        raise ApiError(422, "invalid_id", f"{field} must be a decimal id string.")
+    return int(raw)

@@ -1,0 +1,62 @@
+"""The follow graph: follow, unfollow, followers, following."""
+
+from __future__ import annotations
+
+from litestar import Controller, delete, get, post
+from litestar.params import FromPath, FromQuery
+
+from starling.api.deps import Core, ViewerId
+from starling.api.params import decode_cursor, encode_cursor, parse_id, parse_limit
+from starling.api.schemas import FollowOut, UsersPage, user_out
+from starling.domain.errors import UserNotFound
+
+
+class GraphController(Controller):
+    path = "/api/v1/users/{user_id:str}"
+    tags = ["graph"]
+
+    @post("/follow", status_code=200, summary="Follow a user (idempotent)")
+    async def follow(self, user_id: FromPath[str], core: Core, viewer_id: ViewerId) -> FollowOut:
+        followee = parse_id(user_id, UserNotFound)
+        await core.graph.follow(follower_id=viewer_id, followee_id=followee)
+        return FollowOut(str(viewer_id), str(followee), following=True)
+
+    @delete("/follow", status_code=200, summary="Unfollow a user (idempotent)")
+    async def unfollow(self, user_id: FromPath[str], core: Core, viewer_id: ViewerId) -> FollowOut:
+        followee = parse_id(user_id, UserNotFound)
+        await core.graph.unfollow(follower_id=viewer_id, followee_id=followee)
+        return FollowOut(str(viewer_id), str(followee), following=False)
+
+    @get("/followers", summary="Who follows the user")
+    async def followers(
+        self,
+        user_id: FromPath[str],
+        core: Core,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[str | None] = None,
+    ) -> UsersPage:
+        users, page = await core.graph.followers(
+            user_id=parse_id(user_id, UserNotFound),
+            max_id=decode_cursor(cursor),
+            limit=parse_limit(limit),
+        )
+        return UsersPage(
+            [user_out(u) for u in users], encode_cursor(page.next_max_id), page.has_more
+        )
+
+    @get("/following", summary="Whom the user follows")
+    async def following(
+        self,
+        user_id: FromPath[str],
+        core: Core,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[str | None] = None,
+    ) -> UsersPage:
+        users, page = await core.graph.following(
+            user_id=parse_id(user_id, UserNotFound),
+            max_id=decode_cursor(cursor),
+            limit=parse_limit(limit),
+        )
+        return UsersPage(
+            [user_out(u) for u in users], encode_cursor(page.next_max_id), page.has_more
+        )

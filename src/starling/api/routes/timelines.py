@@ -1,0 +1,54 @@
+"""Timelines: the home timeline (hybrid push/pull) and a user's own tweets."""
+
+from __future__ import annotations
+
+from litestar import Controller, get
+from litestar.params import FromPath, FromQuery
+
+from starling.api.deps import Core, MaybeViewerId, ViewerId
+from starling.api.params import decode_cursor, encode_cursor, parse_id, parse_limit
+from starling.api.schemas import TweetsPage, tweet_out
+from starling.domain.errors import UserNotFound
+from starling.services.timelines import TimelinePage
+
+
+def _page(page: TimelinePage, *, authenticated: bool) -> TweetsPage:
+    return TweetsPage(
+        [tweet_out(v, authenticated=authenticated) for v in page.items],
+        encode_cursor(page.next_max_id),
+        page.has_more,
+    )
+
+
+class TimelinesController(Controller):
+    path = "/api/v1"
+    tags = ["timelines"]
+
+    @get("/timeline/home", summary="Home timeline: the viewer and everyone they follow")
+    async def home(
+        self,
+        core: Core,
+        viewer_id: ViewerId,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[str | None] = None,
+    ) -> TweetsPage:
+        page = await core.timelines.home(
+            viewer_id=viewer_id, max_id=decode_cursor(cursor), limit=parse_limit(limit)
+        )
+        return _page(page, authenticated=True)
+
+    @get("/users/{user_id:str}/tweets", summary="User timeline: a user's tweets")
+    async def user_tweets(
+        self,
+        user_id: FromPath[str],
+        core: Core,
+        maybe_viewer_id: MaybeViewerId,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[str | None] = None,
+    ) -> TweetsPage:
+        page = await core.timelines.user_timeline(
+            user_id=parse_id(user_id, UserNotFound),
+            max_id=decode_cursor(cursor),
+            limit=parse_limit(limit),
+        )
+        return _page(page, authenticated=maybe_viewer_id is not None)

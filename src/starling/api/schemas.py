@@ -1,0 +1,175 @@
+"""Request and response bodies of API.md, as msgspec Structs (encoded without dicts).
+
+Ids travel as decimal strings (Twitter's ``id_str``) so JavaScript clients keep every
+bit; times as RFC 3339 UTC strings with milliseconds.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import msgspec
+
+from starling.domain.model import User
+from starling.domain.text import hashtags, mentions
+from starling.services.timelines import TweetView
+
+
+def rfc3339(ms: int) -> str:
+    """Unix ms → ``"2026-11-21T10:30:00.123Z"``."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+# --- requests ----------------------------------------------------------------------------
+class CreateUser(msgspec.Struct, forbid_unknown_fields=True):
+    username: str
+    email: str
+    password: str
+    display_name: str | None = None
+
+
+class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
+    username: str
+    password: str
+
+
+class UpdateProfile(msgspec.Struct, forbid_unknown_fields=True):
+    display_name: str | None = None
+    bio: str | None = None
+
+
+class CreateTweet(msgspec.Struct, forbid_unknown_fields=True):
+    text: str
+    reply_to_tweet_id: str | None = None
+    quote_tweet_id: str | None = None
+    media_ids: list[str] | None = None
+
+
+# --- responses ---------------------------------------------------------------------------
+class UserOut(msgspec.Struct):
+    id: str
+    username: str
+    display_name: str
+    bio: str
+    verified: bool
+    created_at: str
+    followers_count: int
+    following_count: int
+    tweets_count: int
+
+
+class UserSummary(msgspec.Struct):
+    id: str
+    username: str
+    display_name: str
+    verified: bool
+
+
+class Metrics(msgspec.Struct):
+    likes: int
+    retweets: int
+    replies: int
+
+
+class Viewer(msgspec.Struct):
+    liked: bool
+    retweeted: bool
+
+
+class TweetOut(msgspec.Struct, omit_defaults=True):
+    id: str
+    text: str
+    user: UserSummary
+    created_at: str
+    reply_to_tweet_id: str | None
+    quote_tweet_id: str | None
+    retweeted_tweet: TweetOut | None
+    hashtags: list[str]
+    mentions: list[str]
+    media: list[dict[str, str]]
+    metrics: Metrics
+    viewer: Viewer | None = None
+
+
+class TokenOut(msgspec.Struct):
+    access_token: str
+    token_type: str
+    user: UserOut
+
+
+class TweetsPage(msgspec.Struct):
+    tweets: list[TweetOut]
+    next_cursor: str | None
+    has_more: bool
+
+
+class UsersPage(msgspec.Struct):
+    users: list[UserOut]
+    next_cursor: str | None
+    has_more: bool
+
+
+class FollowOut(msgspec.Struct):
+    follower_id: str
+    followee_id: str
+    following: bool
+
+
+class ErrorBody(msgspec.Struct):
+    code: str
+    message: str
+
+
+class ErrorOut(msgspec.Struct):
+    error: ErrorBody
+
+
+class Status(msgspec.Struct):
+    status: str
+
+
+class Readiness(msgspec.Struct):
+    status: str
+    checks: dict[str, str]
+
+
+# --- mapping -----------------------------------------------------------------------------
+def user_out(user: User) -> UserOut:
+    return UserOut(
+        id=str(user.id),
+        username=user.username,
+        display_name=user.display_name,
+        bio=user.bio,
+        verified=user.verified,
+        created_at=rfc3339(user.created_at_ms),
+        followers_count=user.followers_count,
+        following_count=user.following_count,
+        tweets_count=user.tweets_count,
+    )
+
+
+def user_summary(user: User) -> UserSummary:
+    return UserSummary(str(user.id), user.username, user.display_name, user.verified)
+
+
+def _opt(value: int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def tweet_out(view: TweetView, *, authenticated: bool) -> TweetOut:
+    """The Tweet JSON of API.md; ``viewer`` only for authenticated requests."""
+    t = view.tweet
+    return TweetOut(
+        id=str(t.id),
+        text=t.text,
+        user=user_summary(view.author),
+        created_at=rfc3339(t.created_at_ms),
+        reply_to_tweet_id=_opt(t.reply_to_tweet_id),
+        quote_tweet_id=_opt(t.quote_tweet_id),
+        retweeted_tweet=None,
+        hashtags=hashtags(t.text),
+        mentions=mentions(t.text),
+        media=[],
+        metrics=Metrics(t.likes_count, t.retweets_count, t.replies_count),
+        viewer=Viewer(liked=False, retweeted=False) if authenticated else None,
+    )

@@ -1,0 +1,74 @@
+"""Settings: every ``STARLING_*`` environment variable, read and validated once."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import msgspec
+
+from starling.domain import feed
+
+
+class SettingsError(ValueError):
+    """A ``STARLING_*`` variable has a value that cannot be used; the message names it."""
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True):
+    """Configuration of one Starling process.
+
+    Unset ``redis_url`` / ``nats_url`` select the embedded adapters (in-process timeline
+    cache and outbox event log); the database URL picks SQLite or PostgreSQL.
+    """
+
+    database_url: str = "sqlite:///./starling.db"
+    redis_url: str | None = None
+    nats_url: str | None = None
+    nats_stream: str = "STARLING"
+    celebrity_threshold: int = feed.CELEBRITY_THRESHOLD
+    timeline_max: int = feed.TIMELINE_MAX
+    inactive_days: float = feed.INACTIVE_DAYS
+    fanout_chunk_size: int = feed.FANOUT_CHUNK_SIZE
+    secret_key: str | None = None
+    """HS256 signing key of access tokens; unset: one is generated and kept in the database."""
+    token_ttl_s: int = 30 * 86_400
+    worker_id: int = 0
+    """Snowflake worker id (0..1023) of this process; distinct per concurrent process."""
+    argon2_time_cost: int = 3
+    argon2_memory_kib: int = 65_536
+    """argon2-cffi's defaults (RFC 9106 second recommended option, lowered memory)."""
+    max_deliver: int = 5
+    """Tries of one event before it is dead-lettered."""
+    log_level: str = "info"
+
+    def feed_rules(self) -> feed.FeedRules:
+        """The feed constants these settings select."""
+        return feed.FeedRules(
+            timeline_max=self.timeline_max,
+            celebrity_threshold=self.celebrity_threshold,
+            inactive_days=self.inactive_days,
+            fanout_chunk_size=self.fanout_chunk_size,
+        )
+
+    @property
+    def is_embedded(self) -> bool:
+        """True when no broker is configured: workers run inside the API process."""
+        return self.nats_url is None
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Build :class:`Settings` from ``STARLING_<FIELD>`` variables, then ``overrides``.
+
+    Raises :class:`SettingsError` naming the variable whose value has the wrong type.
+    """
+    env = os.environ if environ is None else environ
+    raw: dict[str, object] = {}
+    for field in msgspec.structs.fields(Settings):
+        value = env.get(f"STARLING_{field.name.upper()}")
+        if value is not None and value != "":
+            raw[field.name] = value
+    raw.update(overrides)
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(f"invalid STARLING_* setting: {exc}") from exc

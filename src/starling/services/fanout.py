@@ -1,0 +1,94 @@
+"""Fan-out on write: put a new tweet's id into its followers' cached home timelines.
+
+Hybrid (DESIGN.md): an author below the celebrity threshold is pushed, in chunks of
+``fanout_chunk_size`` followers, one cache call per chunk; a celebrity's tweet is not
+pushed at all (readers pull it). Only present timelines are written: followers who
+have not read for ``inactive_days`` have none and get a rebuild on their next read.
+Every step is idempotent, so a re-delivered event is harmless.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from starling.domain import ids as snowflake
+from starling.domain.events import AnyEvent, TweetDeleted, TweetPosted, Unfollowed
+from starling.domain.feed import FeedRules, ThresholdPolicy
+from starling.metrics import Metrics
+from starling.ports import Clock, Store, TimelineCache
+
+
+class FanoutService:
+    """Consumes tweet and graph events and keeps cached home timelines up to date."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        cache: TimelineCache,
+        rules: FeedRules,
+        policy: ThresholdPolicy,
+        metrics: Metrics,
+        clock: Clock,
+    ) -> None:
+        self._store = store
+        self._cache = cache
+        self._rules = rules
+        self._policy = policy
+        self._metrics = metrics
+        self._clock = clock
+
+    async def handle(self, event: AnyEvent) -> None:
+        """Apply one event (the fan-out consumer group's handler)."""
+        if isinstance(event, TweetPosted):
+            await self.deliver(tweet_id=event.tweet_id, author_id=event.author_id)
+        elif isinstance(event, TweetDeleted):
+            await self.retract(tweet_id=event.tweet_id, author_id=event.author_id)
+        elif isinstance(event, Unfollowed):
+            await self._after_unfollow(event.followee_id)
+
+    async def _follower_chunks(self, author_id: int) -> AsyncIterator[list[int]]:
+        after = 0
+        size = self._rules.fanout_chunk_size
+        while True:
+            chunk = await self._store.follower_ids_after(author_id, after_id=after, limit=size)
+            if chunk:
+                yield chunk
+            if len(chunk) < size:
+                return
+            after = chunk[-1]
+
+    async def deliver(self, *, tweet_id: int, author_id: int) -> int:
+        """Push ``tweet_id`` to the author's own timeline and, unless the author is a
+        celebrity, to every present follower timeline. Returns the timelines written."""
+        author = await self._store.get_user(author_id)
+        if author is None or await self._store.get_tweet(tweet_id) is None:
+            return 0  # deleted before fan-out: nothing to deliver
+        written = await self._cache.push([author_id], tweet_id)
+        if self._policy.should_push(author.followers_count):
+            async for chunk in self._follower_chunks(author_id):
+                written += await self._cache.push(chunk, tweet_id)
+        self._metrics.fanout_writes.inc(written)
+        lag_ms = self._clock.now_ms() - snowflake.timestamp_ms(tweet_id)
+        self._metrics.fanout_lag.observe(max(lag_ms, 0) / 1000)
+        return written
+
+    async def retract(self, *, tweet_id: int, author_id: int) -> None:
+        """Remove a deleted tweet from the author's and every follower's timeline
+        (whether it was pushed or not: the author may have been ordinary back then)."""
+        await self._cache.remove([author_id], [tweet_id])
+        async for chunk in self._follower_chunks(author_id):
+            await self._cache.remove(chunk, [tweet_id])
+
+    async def _after_unfollow(self, followee_id: int) -> None:
+        """An author who just dropped below the celebrity threshold is no longer pulled:
+        push their recent tweets once so followers' timelines keep them."""
+        followee = await self._store.get_user(followee_id)
+        if followee is None or followee.followers_count != self._policy.threshold - 1:
+            return
+        recent = await self._store.tweet_ids_by_authors(
+            [followee_id], max_id=None, limit=self._rules.timeline_max
+        )
+        async for chunk in self._follower_chunks(followee_id):
+            for follower_id in chunk:
+                await self._cache.merge(follower_id, recent)

@@ -1,0 +1,164 @@
+"""Home and user timelines: cached ids (push) merged with celebrities' ids (pull).
+
+Read path (DESIGN.md "Data flow"): cached ids below the cursor ⊕ recent ids of the
+celebrities the viewer follows → k-way merge newest-first → hydrate tweets and authors
+in one batch each → drop what no longer exists → page + cursor.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+import msgspec
+
+from starling.domain.errors import UserNotFound
+from starling.domain.feed import FeedRules, ThresholdPolicy, merge_newest_first
+from starling.domain.model import Tweet, User
+from starling.metrics import Metrics
+from starling.ports import Store, TimelineCache
+
+MAX_FILL_ROUNDS = 4
+"""Extra reads when deleted tweets thin out a page, before returning a short page."""
+
+
+class TweetView(msgspec.Struct, frozen=True):
+    """A hydrated tweet: the row and its author."""
+
+    tweet: Tweet
+    author: User
+
+
+class TimelinePage(msgspec.Struct, frozen=True):
+    """Hydrated tweets newest first; ``next_max_id`` is the exclusive cursor of the next
+    page (None on the last page)."""
+
+    items: list[TweetView]
+    next_max_id: int | None
+
+    @property
+    def has_more(self) -> bool:
+        return self.next_max_id is not None
+
+
+class TimelineService:
+    """Hybrid home timelines (push for ordinary authors, pull for celebrities)."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        cache: TimelineCache,
+        rules: FeedRules,
+        policy: ThresholdPolicy,
+        metrics: Metrics,
+    ) -> None:
+        self._store = store
+        self._cache = cache
+        self._rules = rules
+        self._policy = policy
+        self._metrics = metrics
+        self._rebuilds: dict[int, asyncio.Future[None]] = {}
+
+    # --- reads -----------------------------------------------------------------------
+    async def home(self, *, viewer_id: int, max_id: int | None, limit: int) -> TimelinePage:
+        """The viewer's home timeline below ``max_id``: their own tweets and those of
+        everyone they follow, newest first, at most ``limit``, no duplicates."""
+        source = "cache"
+        celebrities = await self._store.celebrity_followee_ids(viewer_id, self._policy.threshold)
+        items: list[TweetView] = []
+        cursor = max_id
+        for _ in range(MAX_FILL_ROUNDS):
+            want = limit - len(items)
+            cached = await self._cache.read(viewer_id, max_id=cursor, limit=want + 1)
+            if cached is None:
+                await self.rebuild(viewer_id=viewer_id)
+                source = "rebuild"
+                cached = await self._cache.read(viewer_id, max_id=cursor, limit=want + 1) or []
+            pulled = await self._store.tweet_ids_by_authors(
+                celebrities, max_id=cursor, limit=want + 1
+            )
+            ids = merge_newest_first((cached, pulled), want + 1)
+            more = len(ids) > want
+            page_ids = ids[:want]
+            items.extend(await self.hydrate(page_ids))
+            cursor = page_ids[-1] if more and page_ids else None
+            if cursor is None or len(items) >= limit:
+                break
+        self._metrics.timeline_reads.labels(source=source).inc()
+        return TimelinePage(items, cursor)
+
+    async def user_timeline(self, *, user_id: int, max_id: int | None, limit: int) -> TimelinePage:
+        """Tweets by ``user_id`` below ``max_id``, newest first. Raises ``UserNotFound``."""
+        if await self._store.get_user(user_id) is None:
+            raise UserNotFound()
+        ids = await self._store.tweet_ids_by_authors([user_id], max_id=max_id, limit=limit + 1)
+        page_ids = ids[:limit]
+        items = await self.hydrate(page_ids)
+        return TimelinePage(items, page_ids[-1] if len(ids) > limit and page_ids else None)
+
+    async def hydrate(self, tweet_ids: Sequence[int]) -> list[TweetView]:
+        """Tweets and their authors for ``tweet_ids``, in the given order, in two batched
+        lookups; ids that no longer exist are dropped."""
+        tweets = await self._store.get_tweets(tweet_ids)
+        authors = await self._store.get_users({t.author_id for t in tweets.values()})
+        out: list[TweetView] = []
+        for tweet_id in tweet_ids:
+            tweet = tweets.get(tweet_id)
+            if tweet is not None and (author := authors.get(tweet.author_id)) is not None:
+                out.append(TweetView(tweet, author))
+        return out
+
+    # --- cache maintenance -----------------------------------------------------------
+    async def _pushed_authors(self, user_id: int) -> list[int]:
+        followees = await self._store.followee_ids(user_id)
+        celebrities = set(await self._store.celebrity_followee_ids(user_id, self._policy.threshold))
+        return [user_id, *(f for f in followees if f not in celebrities)]
+
+    async def rebuild(self, *, viewer_id: int) -> None:
+        """Recreate a missing home timeline from the store: the newest ``timeline_max``
+        tweets of the viewer and their non-celebrity followees.
+
+        Single-flight: concurrent callers for one viewer share one rebuild. The cache
+        merges rather than replaces, so ids pushed while the query ran survive.
+        """
+        running = self._rebuilds.get(viewer_id)
+        if running is not None:
+            await asyncio.shield(running)
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._rebuilds[viewer_id] = future
+        try:
+            await self._cache.create(viewer_id, ())  # present now: pushes land from here on
+            authors = await self._pushed_authors(viewer_id)
+            ids = await self._store.tweet_ids_by_authors(
+                authors, max_id=None, limit=self._rules.timeline_max
+            )
+            await self._cache.create(viewer_id, ids)
+            future.set_result(None)
+        except BaseException as exc:
+            future.set_exception(exc)
+            await self._cache.drop(viewer_id)
+            raise
+        finally:
+            del self._rebuilds[viewer_id]
+            if future.done() and not future.cancelled():
+                future.exception()  # mark retrieved: waiters re-raise it themselves
+
+    async def backfill(self, *, follower_id: int, followee_id: int) -> None:
+        """After a follow: merge the followee's recent tweets into the follower's cached
+        timeline (celebrities are pulled at read, so nothing to do for them)."""
+        followee = await self._store.get_user(followee_id)
+        if followee is None or not self._policy.should_push(followee.followers_count):
+            return
+        ids = await self._store.tweet_ids_by_authors(
+            [followee_id], max_id=None, limit=self._rules.timeline_max
+        )
+        await self._cache.merge(follower_id, ids)
+
+    async def unmerge(self, *, follower_id: int, followee_id: int) -> None:
+        """After an unfollow: remove the former followee's tweets from the cached timeline."""
+        ids = await self._store.tweet_ids_by_authors(
+            [followee_id], max_id=None, limit=self._rules.timeline_max
+        )
+        await self._cache.remove([follower_id], ids)

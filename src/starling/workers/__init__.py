@@ -1,0 +1,1 @@
+"""Workers: thin event consumers (decode → call a service → ack), idempotent."""

@@ -1,0 +1,159 @@
+"""Shared fixtures: a Starling app on a temporary SQLite file, with a manual clock.
+
+``starling`` (the :class:`Harness`) is what most API tests use: it drives the real
+Litestar app over httpx (Litestar's AsyncTestClient is an httpx.AsyncClient) and can
+wait until the event log is drained, so no test sleeps for a worker.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+
+from starling.adapters.clock import ManualClock
+from starling.api.app import create_app
+from starling.bootstrap import App, build
+from starling.config import Settings, load_settings
+
+FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 8}
+"""Cheap password hashing for tests (argon2's minimum costs); production keeps defaults."""
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    """Settings for a test: a fresh SQLite file under ``tmp_path`` and cheap argon2."""
+    values: dict[str, Any] = {
+        "database_url": f"sqlite:///{tmp_path}/starling.db",
+        **FAST_ARGON2,
+        **overrides,
+    }
+    return load_settings({}, **values)
+
+
+@dataclass
+class Account:
+    """A registered user as the tests see it: id (int) and auth headers."""
+
+    id: int
+    username: str
+    token: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class Harness:
+    """An app under test plus helpers named after what users do."""
+
+    _names = itertools.count(1)
+
+    def __init__(self, core: App, client: httpx.AsyncClient, clock: ManualClock) -> None:
+        self.core = core
+        self.client = client
+        self.clock = clock
+
+    async def register(self, username: str | None = None) -> Account:
+        name = username or f"user{next(self._names)}"
+        r = await self.client.post(
+            "/api/v1/users",
+            json={"username": name, "email": f"{name}@example.org", "password": "correct horse"},
+        )
+        assert r.status_code == 201, r.text
+        t = await self.client.post(
+            "/api/v1/auth/token", json={"username": name, "password": "correct horse"}
+        )
+        assert t.status_code == 200, t.text
+        return Account(int(r.json()["id"]), name, t.json()["access_token"])
+
+    async def follow(self, follower: Account, followee: Account) -> None:
+        r = await self.client.post(f"/api/v1/users/{followee.id}/follow", headers=follower.headers)
+        assert r.status_code == 200, r.text
+
+    async def unfollow(self, follower: Account, followee: Account) -> None:
+        r = await self.client.delete(
+            f"/api/v1/users/{followee.id}/follow", headers=follower.headers
+        )
+        assert r.status_code == 200, r.text
+
+    async def post(self, author: Account, text: str) -> int:
+        r = await self.client.post("/api/v1/tweets", json={"text": text}, headers=author.headers)
+        assert r.status_code == 201, r.text
+        return int(r.json()["id"])
+
+    async def delete(self, author: Account, tweet_id: int) -> None:
+        r = await self.client.delete(f"/api/v1/tweets/{tweet_id}", headers=author.headers)
+        assert r.status_code == 204, r.text
+
+    async def home_page(
+        self, viewer: Account, *, cursor: str | None = None, limit: int = 20
+    ) -> dict[str, Any]:
+        params: dict[str, Any] = {"limit": limit}
+        if cursor is not None:
+            params["cursor"] = cursor
+        r = await self.client.get("/api/v1/timeline/home", params=params, headers=viewer.headers)
+        assert r.status_code == 200, r.text
+        page: dict[str, Any] = r.json()
+        return page
+
+    async def home_ids(self, viewer: Account, *, limit: int = 200) -> list[int]:
+        """Every id of the viewer's home timeline, following cursors to the end."""
+        ids: list[int] = []
+        cursor: str | None = None
+        while True:
+            page = await self.home_page(viewer, cursor=cursor, limit=limit)
+            ids.extend(int(t["id"]) for t in page["tweets"])
+            if not page["has_more"]:
+                return ids
+            cursor = page["next_cursor"]
+
+    async def drain(self) -> None:
+        """Wait until every committed event has been processed by every consumer."""
+        await self.core.event_log.drain()
+
+    async def metric(self, name: str, labels: str = "") -> float:
+        """The value of one sample in ``/metrics`` (0 when absent)."""
+        text = (await self.client.get("/metrics")).text
+        wanted = f"{name}{{{labels}}}" if labels else name
+        for line in text.splitlines():
+            if line.startswith(wanted + " "):
+                return float(line.split()[-1])
+        return 0.0
+
+
+HarnessFactory = Callable[..., Awaitable[Harness]]
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+async def make_starling(tmp_path: Path, clock: ManualClock) -> AsyncIterator[HarnessFactory]:
+    """Factory: ``await make_starling(celebrity_threshold=3, ...)`` → a running Harness.
+    Every harness made shares ``tmp_path``'s database unless ``database_url`` is given."""
+    stack: list[AsyncTestClient[Any]] = []
+
+    async def factory(**overrides: Any) -> Harness:
+        core = await build(make_settings(tmp_path, **overrides), clock=clock)
+        client: AsyncTestClient[Any] = AsyncTestClient(create_app(core))
+        await client.__aenter__()
+        stack.append(client)
+        return Harness(core, client, clock)
+
+    yield factory
+    for client in reversed(stack):
+        await client.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def starling(make_starling: HarnessFactory) -> Harness:
+    """A running app with a small celebrity threshold (3 followers) for hybrid tests."""
+    return await make_starling(celebrity_threshold=3)
