@@ -1,8 +1,9 @@
 """Shared fixtures: a Starling app on a temporary SQLite file, with a manual clock.
 
 ``starling`` (the :class:`Harness`) is what most API tests use: it drives the real
-Litestar app over httpx (Litestar's AsyncTestClient is an httpx.AsyncClient) and can
-wait until the event log is drained, so no test sleeps for a worker.
+Litestar app through ``httpx.ASGITransport`` on the test's own event loop (Litestar's
+AsyncTestClient would run the workers on a portal thread's loop instead) and can wait
+until the event log is drained, so no test sleeps for a worker.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-from litestar.testing import AsyncTestClient
 
 from starling.adapters.clock import ManualClock
 from starling.api.app import create_app
@@ -58,6 +58,10 @@ class Harness:
         self.core = core
         self.client = client
         self.clock = clock
+
+    async def close(self) -> None:
+        await self.client.aclose()
+        await self.core.stop()
 
     async def register(self, username: str | None = None) -> Account:
         name = username or f"user{next(self._names)}"
@@ -127,6 +131,15 @@ class Harness:
         return 0.0
 
 
+async def start_harness(settings: Settings, clock: ManualClock) -> Harness:
+    """Build a core, start its workers, and wrap the app in an httpx client."""
+    core = await build(settings, clock=clock)
+    await core.start()
+    transport = httpx.ASGITransport(app=create_app(core))
+    client = httpx.AsyncClient(transport=transport, base_url="http://starling.test")
+    return Harness(core, client, clock)
+
+
 HarnessFactory = Callable[..., Awaitable[Harness]]
 
 
@@ -139,21 +152,32 @@ def clock() -> ManualClock:
 async def make_starling(tmp_path: Path, clock: ManualClock) -> AsyncIterator[HarnessFactory]:
     """Factory: ``await make_starling(celebrity_threshold=3, ...)`` → a running Harness.
     Every harness made shares ``tmp_path``'s database unless ``database_url`` is given."""
-    stack: list[AsyncTestClient[Any]] = []
+    running: list[Harness] = []
 
     async def factory(**overrides: Any) -> Harness:
-        core = await build(make_settings(tmp_path, **overrides), clock=clock)
-        client: AsyncTestClient[Any] = AsyncTestClient(create_app(core))
-        await client.__aenter__()
-        stack.append(client)
-        return Harness(core, client, clock)
+        harness = await start_harness(make_settings(tmp_path, **overrides), clock)
+        running.append(harness)
+        return harness
 
     yield factory
-    for client in reversed(stack):
-        await client.__aexit__(None, None, None)
+    for harness in reversed(running):
+        await harness.close()
 
 
 @pytest.fixture
 async def starling(make_starling: HarnessFactory) -> Harness:
     """A running app with a small celebrity threshold (3 followers) for hybrid tests."""
     return await make_starling(celebrity_threshold=3)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """With ``STARLING_REQUIRE_SERVICES=1`` every scale-out service must be up: fail the
+    whole run at once rather than let service tests skip."""
+    import services
+
+    if services.required():
+        down = [name for name in services.SERVICES if not services.reachable(name)]
+        if down:
+            raise pytest.UsageError(
+                f"STARLING_REQUIRE_SERVICES=1 but not reachable: {', '.join(down)}"
+            )

@@ -135,7 +135,7 @@ def load(
     """Import the real Twitter follower graph and tweets (idempotent: safe to run twice)."""
     from starling.adapters.sqlite.bulk import SqliteBulkStore
     from starling.adapters.sqlite.store import SqliteStore
-    from starling.loading import DataMissing, load_dataset
+    from starling.loading import DataFileMissing, load_dataset
 
     settings = _settings(database_url)
     if not settings.database_url.startswith("sqlite"):
@@ -161,7 +161,7 @@ def load(
                     progress=progress,
                 )
             )
-    except DataMissing as exc:
+    except DataFileMissing as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
     finally:

@@ -16,7 +16,7 @@ from prometheus_client import (
 )
 
 # The *_created samples double the exposition size and no dashboard here reads them.
-disable_created_metrics()
+disable_created_metrics()  # type: ignore[no-untyped-call]
 
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5)
 _LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
@@ -50,6 +50,11 @@ class Metrics:
             "starling_timeline_reads",
             "Home-timeline reads by where the cached ids came from.",
             ("source",),
+            registry=r,
+        )
+        self.timeline_rebuilds = Counter(
+            "starling_timeline_rebuilds",
+            "Home timelines rebuilt from the store (single-flight: one per user at a time).",
             registry=r,
         )
         self.events_pending = Gauge(

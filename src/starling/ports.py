@@ -112,7 +112,7 @@ class Store(Protocol):
         """Followee ids below ``max_id``, descending, at most ``limit``."""
 
     # --- outbox (read by the event log) ----------------------------------------------
-    async def outbox_after(self, position: int, limit: int) -> list[OutboxRecord]:
+    async def outbox_after(self, position: int, limit: int) -> Sequence[OutboxRecord]:
         """Committed outbox rows with position > ``position``, ascending."""
 
     async def outbox_head(self) -> int:
@@ -128,7 +128,7 @@ class Store(Protocol):
     ) -> None:
         """Park an event a consumer gave up on."""
 
-    async def dead_letters(self, group: str | None = None) -> list[DeadLetter]: ...
+    async def dead_letters(self, group: str | None = None) -> Sequence[DeadLetter]: ...
 
     async def remove_dead_letter(self, dead_letter_id: int) -> None: ...
 

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -38,7 +39,7 @@ class MetricsMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:
             await self.app(scope, receive, send)
             return
         status = 500
@@ -55,15 +56,15 @@ class MetricsMiddleware:
         finally:
             core = _core(scope["litestar_app"].state)
             route = str(scope.get("path_template") or "unmatched")
-            core.metrics.http_duration.labels(route, scope["method"], str(status)).observe(
+            core.metrics.http_duration.labels(route, str(scope.get("method")), str(status)).observe(
                 time.perf_counter() - start
             )
 
 
 def create_app(core: App | None = None, *, settings: Settings | None = None) -> Litestar:
-    """The ASGI app. Given ``core``, it serves it (tests); otherwise the lifespan builds
-    one from ``settings`` (default: the ``STARLING_*`` environment). Either way the
-    lifespan starts the workers and closes everything on shutdown."""
+    """The ASGI app. Given ``core``, it serves it; otherwise the lifespan builds one from
+    ``settings`` (default: the ``STARLING_*`` environment; this is granian's factory).
+    The lifespan starts the workers and closes everything on shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -74,6 +75,10 @@ def create_app(core: App | None = None, *, settings: Settings | None = None) -> 
             yield
         finally:
             await running.stop()
+
+    # Given a core, requests work without the lifespan too (tests drive the app through
+    # httpx.ASGITransport on their own event loop and start/stop the core themselves).
+    state = State({CORE: core}) if core is not None else State()
 
     return Litestar(
         route_handlers=[
@@ -94,6 +99,7 @@ def create_app(core: App | None = None, *, settings: Settings | None = None) -> 
         exception_handlers={Exception: errors.handle},
         middleware=[MetricsMiddleware],
         lifespan=[lifespan],
+        state=state,
         openapi_config=OpenAPIConfig(
             title="Starling",
             version="1",

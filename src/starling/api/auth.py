@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar import Request
 
 from starling.api.deps import Core
 from starling.domain.errors import Unauthorized
 
 
-def _bearer(request: Request[object, object, object]) -> str | None:
+def _bearer(request: Request[Any, Any, Any]) -> str | None:
     header = request.headers.get("authorization")
     if not header:
         return None
@@ -18,7 +20,7 @@ def _bearer(request: Request[object, object, object]) -> str | None:
     return token.strip()
 
 
-async def viewer_id(request: Request[object, object, object], core: Core) -> int:
+async def viewer_id(request: Request[Any, Any, Any], core: Core) -> int:
     """The authenticated user's id. Raises ``Unauthorized`` (401) without a valid token."""
     token = _bearer(request)
     if token is None:
@@ -26,7 +28,7 @@ async def viewer_id(request: Request[object, object, object], core: Core) -> int
     return await core.accounts.authenticate(token=token)
 
 
-async def maybe_viewer_id(request: Request[object, object, object], core: Core) -> int | None:
+async def maybe_viewer_id(request: Request[Any, Any, Any], core: Core) -> int | None:
     """The authenticated user's id, None without a token; a bad token is still a 401."""
     token = _bearer(request)
     return None if token is None else await core.accounts.authenticate(token=token)

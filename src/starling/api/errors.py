@@ -8,6 +8,7 @@ route) get a code of their own; anything unexpected is logged and answered with 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
@@ -72,7 +73,7 @@ def _missing_body(exc: ValidationException) -> bool:
     )
 
 
-def handle(request: Request[object, object, object], exc: Exception) -> Response[ErrorOut]:
+def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorOut]:
     """Litestar exception handler for every exception type."""
     if isinstance(exc, domain.DomainError):
         status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import struct
+from collections.abc import Callable
 
 from starling.api.errors import ApiError
 from starling.domain.errors import InvalidCursor, NotFound
@@ -48,7 +49,7 @@ def decode_cursor(raw: str | None) -> int | None:
     return int(max_id)
 
 
-def parse_id(raw: str, not_found: type[NotFound]) -> int:
+def parse_id(raw: str, not_found: Callable[[], NotFound]) -> int:
     """A decimal-string id from a path. Anything else cannot name a resource: 404."""
     if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) > 2**63 - 1:
         raise not_found()

@@ -56,4 +56,5 @@ def encode_event(event: Event) -> bytes:
 
 def decode_event(payload: bytes | str) -> AnyEvent:
     """Parse what :func:`encode_event` wrote. Raises ``msgspec.DecodeError`` on garbage."""
-    return _decoder.decode(payload)
+    event: AnyEvent = _decoder.decode(payload)
+    return event

@@ -135,6 +135,7 @@ class TimelineService:
                 authors, max_id=None, limit=self._rules.timeline_max
             )
             await self._cache.create(viewer_id, ids)
+            self._metrics.timeline_rebuilds.inc()
             future.set_result(None)
         except BaseException as exc:
             future.set_exception(exc)

@@ -220,7 +220,7 @@ def _below(column: ColumnElement[int], max_id: int | None) -> ColumnElement[bool
 def select_tweet_ids_by_authors(
     author_ids: Sequence[int], max_id: int | None, limit: int
 ) -> Select[Any]:
-    cond = tweets.c.author_id.in_(author_ids)
+    cond: ColumnElement[bool] = tweets.c.author_id.in_(author_ids)
     if len(author_ids) == 1:
         cond = tweets.c.author_id == author_ids[0]
     return (
