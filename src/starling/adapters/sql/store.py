@@ -1,0 +1,243 @@
+"""The ``Store`` port in SQL, written once for SQLite and PostgreSQL.
+
+Statements come from :mod:`statements`; connections from a :class:`Database` (sync
+SQLite run inline, or asyncpg through SQLAlchemy's async engine).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Sequence
+
+from sqlalchemy import Insert, Table, text
+from sqlalchemy.exc import IntegrityError
+
+from starling.adapters.sql import statements as q
+from starling.adapters.sql.database import Conn, Database
+from starling.adapters.sql.schema import meta, users
+from starling.domain.errors import UsernameTaken
+from starling.domain.events import Event
+from starling.domain.model import Credentials, NewUser, Tweet, User
+
+
+class SqlStore:
+    """The ``Store`` port on any SQLAlchemy-supported engine behind a :class:`Database`.
+
+    ``insert_ignoring`` builds the engine's ``INSERT ... ON CONFLICT DO NOTHING``.
+    """
+
+    def __init__(self, db: Database, insert_ignoring: Callable[[Table], Insert]) -> None:
+        self.db = db
+        self._insert_ignoring = insert_ignoring
+
+    # --- lifecycle -------------------------------------------------------------------
+    async def close(self) -> None:
+        await self.db.dispose()
+
+    async def ping(self) -> None:
+        async with self.db.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    async def get_meta(self, key: str) -> str | None:
+        async with self.db.connect() as conn:
+            value: str | None = (await conn.execute(q.select_meta(key))).scalar_one_or_none()
+            return value
+
+    async def set_meta_if_absent(self, key: str, value: str) -> str:
+        async with self.db.begin() as conn:
+            await conn.execute(self._insert_ignoring(meta).values(key=key, value=value))
+            stored: str = (await conn.execute(q.select_meta(key))).scalar_one()
+            return stored
+
+    # --- users -----------------------------------------------------------------------
+    async def create_user(self, user: NewUser) -> User:
+        try:
+            async with self.db.begin() as conn:
+                await conn.execute(users.insert(), q.new_user_values(user))
+        except IntegrityError as exc:
+            raise UsernameTaken() from exc
+        created = await self.get_user(user.id)
+        assert created is not None
+        return created
+
+    async def get_user(self, user_id: int) -> User | None:
+        async with self.db.connect() as conn:
+            row = (await conn.execute(q.select_user(user_id))).first()
+        return q.user_from_row(row) if row else None
+
+    async def get_user_by_username(self, username: str) -> User | None:
+        async with self.db.connect() as conn:
+            row = (await conn.execute(q.select_user_by_username(username))).first()
+        return q.user_from_row(row) if row else None
+
+    async def get_users(self, user_ids: Iterable[int]) -> dict[int, User]:
+        ids = list(set(user_ids))
+        if not ids:
+            return {}
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(q.select_users(ids))).all()
+        return {row[0]: q.user_from_row(row) for row in rows}
+
+    async def get_credentials(self, username: str) -> Credentials | None:
+        async with self.db.connect() as conn:
+            row = (await conn.execute(q.select_credentials(username))).first()
+        return Credentials(row[0], row[1]) if row else None
+
+    async def update_profile(
+        self, user_id: int, *, display_name: str | None, bio: str | None
+    ) -> User | None:
+        stmt = q.update_profile(user_id, display_name, bio)
+        if stmt is not None:
+            async with self.db.begin() as conn:
+                await conn.execute(stmt)
+        return await self.get_user(user_id)
+
+    # --- tweets ----------------------------------------------------------------------
+    @staticmethod
+    async def _write_events(conn: Conn, events: Sequence[Event]) -> None:
+        if events:
+            await conn.execute(q.insert_outbox(), q.outbox_values(events))
+
+    async def insert_tweet(self, tweet: Tweet, events: Sequence[Event]) -> None:
+        async with self.db.begin() as conn:
+            await conn.execute(q.insert_tweet(), q.tweet_values(tweet))
+            await conn.execute(q.bump_user_count(tweet.author_id, "tweets_count", 1))
+            await self._write_events(conn, events)
+
+    async def delete_tweet(self, tweet_id: int, events: Sequence[Event]) -> bool:
+        async with self.db.begin() as conn:
+            author_id = (await conn.execute(q.select_tweet_author(tweet_id))).scalar_one_or_none()
+            if author_id is None:
+                return False
+            await conn.execute(q.delete_tweet(tweet_id))
+            await conn.execute(q.bump_user_count(author_id, "tweets_count", -1))
+            await self._write_events(conn, events)
+        return True
+
+    async def get_tweet(self, tweet_id: int) -> Tweet | None:
+        found = await self.get_tweets((tweet_id,))
+        return found.get(tweet_id)
+
+    async def get_tweets(self, tweet_ids: Iterable[int]) -> dict[int, Tweet]:
+        ids = list(set(tweet_ids))
+        if not ids:
+            return {}
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(q.select_tweets(ids))).all()
+        return {row[0]: q.tweet_from_row(row) for row in rows}
+
+    async def tweet_ids_by_authors(
+        self, author_ids: Sequence[int], *, max_id: int | None, limit: int
+    ) -> list[int]:
+        if not author_ids or limit <= 0:
+            return []
+        async with self.db.connect() as conn:
+            stmt = q.select_tweet_ids_by_authors(author_ids, max_id, limit)
+            return list((await conn.execute(stmt)).scalars())
+
+    # --- follow graph ----------------------------------------------------------------
+    async def follow(self, follower_id: int, followee_id: int, events: Sequence[Event]) -> bool:
+        async with self.db.begin() as conn:
+            if (await conn.execute(q.select_is_following(follower_id, followee_id))).first():
+                return False
+            await conn.execute(
+                q.insert_follow(),
+                {
+                    "follower_id": follower_id,
+                    "followee_id": followee_id,
+                    "created_at_ms": events[0].occurred_at_ms if events else 0,
+                },
+            )
+            await conn.execute(q.bump_user_count(follower_id, "following_count", 1))
+            await conn.execute(q.bump_user_count(followee_id, "followers_count", 1))
+            await self._write_events(conn, events)
+        return True
+
+    async def unfollow(self, follower_id: int, followee_id: int, events: Sequence[Event]) -> bool:
+        async with self.db.begin() as conn:
+            if (await conn.execute(q.delete_follow(follower_id, followee_id))).rowcount == 0:
+                return False
+            await conn.execute(q.bump_user_count(follower_id, "following_count", -1))
+            await conn.execute(q.bump_user_count(followee_id, "followers_count", -1))
+            await self._write_events(conn, events)
+        return True
+
+    async def is_following(self, follower_id: int, followee_id: int) -> bool:
+        async with self.db.connect() as conn:
+            return (
+                await conn.execute(q.select_is_following(follower_id, followee_id))
+            ).first() is not None
+
+    async def followee_ids(self, user_id: int) -> list[int]:
+        async with self.db.connect() as conn:
+            return list((await conn.execute(q.select_followee_ids(user_id))).scalars())
+
+    async def celebrity_followee_ids(self, user_id: int, threshold: int) -> list[int]:
+        async with self.db.connect() as conn:
+            stmt = q.select_celebrity_followee_ids(user_id, threshold)
+            return list((await conn.execute(stmt)).scalars())
+
+    async def follower_ids_after(self, user_id: int, *, after_id: int, limit: int) -> list[int]:
+        async with self.db.connect() as conn:
+            stmt = q.select_follower_ids_after(user_id, after_id, limit)
+            return list((await conn.execute(stmt)).scalars())
+
+    async def followers_page(self, user_id: int, *, max_id: int | None, limit: int) -> list[int]:
+        async with self.db.connect() as conn:
+            return list(
+                (await conn.execute(q.select_followers_page(user_id, max_id, limit))).scalars()
+            )
+
+    async def following_page(self, user_id: int, *, max_id: int | None, limit: int) -> list[int]:
+        async with self.db.connect() as conn:
+            return list(
+                (await conn.execute(q.select_following_page(user_id, max_id, limit))).scalars()
+            )
+
+    # --- outbox ----------------------------------------------------------------------
+    async def outbox_after(self, position: int, limit: int) -> list[q.OutboxRow]:
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(q.select_outbox_after(position, limit))).all()
+        return [q.OutboxRow(row[0], bytes(row[1])) for row in rows]
+
+    async def outbox_head(self) -> int:
+        async with self.db.connect() as conn:
+            head: int = (await conn.execute(q.select_outbox_head())).scalar_one()
+            return head
+
+    async def consumer_position(self, group: str) -> int:
+        async with self.db.connect() as conn:
+            value: int | None = (
+                await conn.execute(q.select_consumer_position(group))
+            ).scalar_one_or_none()
+        return value or 0
+
+    async def set_consumer_position(self, group: str, position: int) -> None:
+        async with self.db.begin() as conn:
+            if (await conn.execute(q.update_consumer_position(group, position))).rowcount == 0:
+                await conn.execute(q.insert_consumer_position(group, position))
+
+    async def add_dead_letter(
+        self, group: str, position: int, payload: bytes, error: str, attempts: int
+    ) -> None:
+        async with self.db.begin() as conn:
+            await conn.execute(
+                q.insert_dead_letter(),
+                {
+                    "group_name": group,
+                    "position": position,
+                    "payload": payload,
+                    "error": error,
+                    "attempts": attempts,
+                    "created_at_ms": time.time_ns() // 1_000_000,
+                },
+            )
+
+    async def dead_letters(self, group: str | None = None) -> list[q.DeadLetterRow]:
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(q.select_dead_letters(group))).all()
+        return [q.DeadLetterRow(r[0], r[1], r[2], bytes(r[3]), r[4], r[5]) for r in rows]
+
+    async def remove_dead_letter(self, dead_letter_id: int) -> None:
+        async with self.db.begin() as conn:
+            await conn.execute(q.delete_dead_letter(dead_letter_id))
