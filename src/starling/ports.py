@@ -202,6 +202,24 @@ class TimelineCache(Protocol):
     async def close(self) -> None: ...
 
 
+class TweetCache(Protocol):
+    """Shared cache of tweets, so hydrating a page is one multi-get (Redis MGET) with the
+    store answering only the misses. Entries are dropped on delete; absent is not an error."""
+
+    async def get_many(self, tweet_ids: Sequence[int]) -> dict[int, Tweet]:
+        """The cached tweets among ``tweet_ids`` (one round trip); misses are absent."""
+
+    async def put_many(self, tweets: Sequence[Tweet]) -> None:
+        """Cache ``tweets`` (one round trip), each with the adapter's time-to-live."""
+
+    async def invalidate(self, tweet_ids: Sequence[int]) -> None:
+        """Forget ``tweet_ids`` (after a delete or a change of the row)."""
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
 EventHandler = Callable[[AnyEvent], Awaitable[None]]
 
 
@@ -228,5 +246,9 @@ class EventLog(Protocol):
     async def pending(self) -> int:
         """Events committed but not yet processed by the slowest group."""
 
+    async def dead_letters(self) -> Sequence[DeadLetter]:
+        """Events parked after ``max_deliver`` failed tries, oldest first."""
+
     async def replay_dead_letters(self, group: str | None = None) -> int:
-        """Re-run parked events through their group's handler; returns how many succeeded."""
+        """Deliver parked events again to their group (after the cause was fixed); returns
+        how many were delivered. Replayed ones leave the dead-letter store."""

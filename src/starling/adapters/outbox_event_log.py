@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 import logging
 
 import msgspec
 
 from starling.domain.events import decode_event
 from starling.metrics import Metrics
-from starling.ports import EventHandler, Store
+from starling.ports import DeadLetter, EventHandler, Store
 
 log = logging.getLogger(__name__)
 
@@ -108,6 +109,9 @@ class OutboxEventLog:
 
         async with asyncio.timeout(timeout_s), self._progress:
             await self._progress.wait_for(done)
+
+    async def dead_letters(self) -> Sequence[DeadLetter]:
+        return await self._store.dead_letters()
 
     async def replay_dead_letters(self, group: str | None = None) -> int:
         delivered = 0
