@@ -9,7 +9,7 @@ until the event log is drained, so no test sleeps for a worker.
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+import scaleout
 from starling.adapters.clock import ManualClock
 from starling.api.app import create_app
 from starling.bootstrap import App, build
@@ -54,10 +55,17 @@ class Harness:
 
     _names = itertools.count(1)
 
-    def __init__(self, core: App, client: httpx.AsyncClient, clock: ManualClock) -> None:
+    def __init__(
+        self,
+        core: App,
+        client: httpx.AsyncClient,
+        clock: ManualClock,
+        worker_metrics_urls: Sequence[str] = (),
+    ) -> None:
         self.core = core
         self.client = client
         self.clock = clock
+        self.worker_metrics_urls = list(worker_metrics_urls)
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -122,22 +130,34 @@ class Harness:
         await self.core.event_log.drain()
 
     async def metric(self, name: str, labels: str = "") -> float:
-        """The value of one sample in ``/metrics`` (0 when absent)."""
-        text = (await self.client.get("/metrics")).text
+        """One sample of ``/metrics``, summed over the API and any worker processes
+        (scale-out: fan-out metrics live in the workers). 0 when absent."""
+        texts = [(await self.client.get("/metrics")).text]
+        async with httpx.AsyncClient() as scraper:
+            for url in self.worker_metrics_urls:
+                texts.append((await scraper.get(url)).text)
         wanted = f"{name}{{{labels}}}" if labels else name
-        for line in text.splitlines():
-            if line.startswith(wanted + " "):
-                return float(line.split()[-1])
-        return 0.0
+        return sum(
+            float(line.split()[-1])
+            for text in texts
+            for line in text.splitlines()
+            if line.startswith(wanted + " ")
+        )
 
 
-async def start_harness(settings: Settings, clock: ManualClock) -> Harness:
-    """Build a core, start its workers, and wrap the app in an httpx client."""
-    core = await build(settings, clock=clock)
+async def start_harness(
+    settings: Settings,
+    clock: ManualClock,
+    *,
+    run_workers: bool = True,
+    worker_metrics_urls: Sequence[str] = (),
+) -> Harness:
+    """Build a core, start it, and wrap its app in an httpx client."""
+    core = await build(settings, clock=clock, run_workers=run_workers)
     await core.start()
     transport = httpx.ASGITransport(app=create_app(core))
     client = httpx.AsyncClient(transport=transport, base_url="http://starling.test")
-    return Harness(core, client, clock)
+    return Harness(core, client, clock, worker_metrics_urls)
 
 
 HarnessFactory = Callable[..., Awaitable[Harness]]
@@ -164,10 +184,42 @@ async def make_starling(tmp_path: Path, clock: ManualClock) -> AsyncIterator[Har
         await harness.close()
 
 
-@pytest.fixture
-async def starling(make_starling: HarnessFactory) -> Harness:
-    """A running app with a small celebrity threshold (3 followers) for hybrid tests."""
-    return await make_starling(celebrity_threshold=3)
+TEST_THRESHOLD = 3
+"""Celebrity threshold of the API tests: small, so a few follows make a celebrity."""
+
+
+@pytest.fixture(scope="session")
+def scale_out() -> Iterator[scaleout.Deployment]:
+    """One PostgreSQL + Redis + NATS deployment with a worker process, for the session."""
+    with scaleout.deployment(celebrity_threshold=TEST_THRESHOLD, **FAST_ARGON2) as deployment:
+        yield deployment
+
+
+@pytest.fixture(params=["embedded", "scale-out"])
+async def starling(
+    request: pytest.FixtureRequest, make_starling: HarnessFactory, clock: ManualClock
+) -> AsyncIterator[Harness]:
+    """A running Starling with a small celebrity threshold, in both configurations:
+    embedded (one process) and scale-out (this process serves the API; the fan-out runs
+    in a separate worker process on PostgreSQL, Redis and NATS JetStream)."""
+    if request.param == "embedded":
+        yield await make_starling(celebrity_threshold=TEST_THRESHOLD)
+        return
+    reason = request.node.get_closest_marker("embedded_only")
+    if reason is not None:
+        pytest.skip(f"embedded only: {reason.args[0]}")
+    deployment: scaleout.Deployment = request.getfixturevalue("scale_out")
+    settings = load_settings(deployment.env, **FAST_ARGON2)
+    harness = await start_harness(
+        settings,
+        clock,
+        run_workers=False,
+        worker_metrics_urls=[deployment.worker_metrics_url],
+    )
+    try:
+        yield harness
+    finally:
+        await harness.close()
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:

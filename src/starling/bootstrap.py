@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 
 from starling.adapters.clock import SystemClock
 from starling.adapters.memory.timeline_cache import MemoryTimelineCache
+from starling.adapters.memory.tweet_cache import NullTweetCache
 from starling.adapters.outbox_event_log import OutboxEventLog
 from starling.adapters.sqlite.store import SqliteStore
 from starling.config import Settings, SettingsError
 from starling.domain.feed import FeedRules, ThresholdPolicy
 from starling.domain.ids import SnowflakeGenerator
 from starling.metrics import Metrics
-from starling.ports import Clock, EventLog, Store, TimelineCache
+from starling.ports import Clock, EventLog, Store, TimelineCache, TweetCache
 from starling.services.accounts import AccountService
 from starling.services.credentials import Passwords, Tokens
 from starling.services.fanout import FanoutService
@@ -39,6 +40,7 @@ class App:
     metrics: Metrics
     store: Store
     cache: TimelineCache
+    tweet_cache: TweetCache
     event_log: EventLog
     accounts: AccountService
     tweets: TweetService
@@ -50,22 +52,31 @@ class App:
 
     async def start(self) -> None:
         """Start the consumers (when this process runs workers)."""
-        if self.run_workers and not self._started:
+        if not self._started and (self.run_workers or not self.settings.is_embedded):
             await self.event_log.start()
         self._started = True
 
     async def stop(self) -> None:
         """Stop the consumers and close every connection."""
-        if self.run_workers:
+        if self._started and (self.run_workers or not self.settings.is_embedded):
             await self.event_log.stop()
         await self.cache.close()
+        await self.tweet_cache.close()
         await self.store.close()
         self._started = False
 
     async def readiness(self) -> dict[str, str]:
         """Each backend's state: ``"ok"`` or the error it gave."""
         checks: dict[str, str] = {}
-        for name, ping in (("database", self.store.ping), ("timeline_cache", self.cache.ping)):
+        pings = [
+            ("database", self.store.ping),
+            ("timeline_cache", self.cache.ping),
+            ("tweet_cache", self.tweet_cache.ping),
+        ]
+        event_log_ping = getattr(self.event_log, "ping", None)
+        if event_log_ping is not None:
+            pings.append(("event_log", event_log_ping))
+        for name, ping in pings:
             try:
                 await ping()
                 checks[name] = "ok"
@@ -74,11 +85,54 @@ class App:
         return checks
 
 
-def _make_store(settings: Settings) -> Store:
-    if settings.database_url.startswith("sqlite"):
+async def _make_store(settings: Settings) -> Store:
+    if settings.database_url.startswith("sqlite:///"):
         return SqliteStore(settings.database_url)
+    if settings.uses_postgres:
+        from starling.adapters.postgres.store import PostgresStore
+
+        return await PostgresStore.open(settings.database_url)
     raise SettingsError(
-        f"STARLING_DATABASE_URL={settings.database_url!r}: only sqlite:/// URLs are supported"
+        f"STARLING_DATABASE_URL={settings.database_url!r}: use sqlite:///PATH or postgresql://..."
+    )
+
+
+def _make_caches(
+    settings: Settings, rules: FeedRules, clock: Clock
+) -> tuple[TimelineCache, TweetCache]:
+    if settings.redis_url is None:
+        return MemoryTimelineCache(rules, clock), NullTweetCache()
+    from starling.adapters.redis.timeline_cache import RedisTimelineCache
+    from starling.adapters.redis.tweet_cache import RedisTweetCache
+
+    return (
+        RedisTimelineCache.from_url(settings.redis_url, rules, namespace=settings.redis_namespace),
+        RedisTweetCache.from_url(
+            settings.redis_url,
+            namespace=settings.redis_namespace,
+            ttl_s=settings.tweet_cache_ttl_s,
+        ),
+    )
+
+
+def _make_event_log(
+    settings: Settings, store: Store, metrics: Metrics, *, run_workers: bool
+) -> EventLog:
+    if settings.nats_url is None:
+        return OutboxEventLog(store, metrics, max_deliver=settings.max_deliver)
+    from starling.adapters.nats_event_log import JetStreamEventLog
+
+    # Every process relays (the API right after its commits, for low fan-out lag; workers
+    # to catch up after an API crash): JetStream drops the duplicates by Nats-Msg-Id.
+    return JetStreamEventLog(
+        store,
+        metrics,
+        url=settings.nats_url,
+        stream=settings.nats_stream,
+        max_deliver=settings.max_deliver,
+        ack_wait_s=settings.nats_ack_wait_s,
+        relay=True,
+        consume=run_workers,
     )
 
 
@@ -96,15 +150,21 @@ async def build(
     rules = settings.feed_rules()
     policy = ThresholdPolicy(rules.celebrity_threshold)
     metrics = Metrics()
-    store = store or _make_store(settings)
-    cache = cache or MemoryTimelineCache(rules, clock)
-    event_log: EventLog = OutboxEventLog(store, metrics, max_deliver=settings.max_deliver)
+    store = store or await _make_store(settings)
+    default_cache, tweet_cache = _make_caches(settings, rules, clock)
+    cache = cache or default_cache
+    event_log = _make_event_log(settings, store, metrics, run_workers=run_workers)
     ids = SnowflakeGenerator(settings.worker_id, clock.now_ms)
     secret = settings.secret_key or await store.set_meta_if_absent(
         SECRET_META_KEY, secrets.token_urlsafe(32)
     )
     timelines = TimelineService(
-        store=store, cache=cache, rules=rules, policy=policy, metrics=metrics
+        store=store,
+        cache=cache,
+        tweet_cache=tweet_cache,
+        rules=rules,
+        policy=policy,
+        metrics=metrics,
     )
     fanout = FanoutService(
         store=store, cache=cache, rules=rules, policy=policy, metrics=metrics, clock=clock
@@ -118,6 +178,7 @@ async def build(
         metrics=metrics,
         store=store,
         cache=cache,
+        tweet_cache=tweet_cache,
         event_log=event_log,
         accounts=AccountService(
             store=store,
@@ -128,7 +189,9 @@ async def build(
             ),
             tokens=Tokens(secret, ttl_s=settings.token_ttl_s),
         ),
-        tweets=TweetService(store=store, event_log=event_log, ids=ids, clock=clock),
+        tweets=TweetService(
+            store=store, event_log=event_log, tweet_cache=tweet_cache, ids=ids, clock=clock
+        ),
         graph=GraphService(
             store=store, event_log=event_log, timelines=timelines, ids=ids, clock=clock
         ),

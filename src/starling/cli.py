@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from rich.console import Console
@@ -14,6 +15,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from starling.config import Settings, SettingsError, load_settings
+
+if TYPE_CHECKING:
+    from starling.bootstrap import App
+    from starling.loading import LoadReport
+    from starling.ports import DeadLetter
+
+T = TypeVar("T")
 
 DEFAULT_DATA = Path("../shared/data")
 
@@ -53,16 +61,28 @@ def _settings(database_url: str | None) -> Settings:
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    workers: Annotated[
+        int,
+        typer.Option(help="API processes (scale-out only; the embedded default runs one)."),
+    ] = 1,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Serve the HTTP API (with the fan-out worker in-process on the embedded default).
+    """Serve the HTTP API.
 
-    Open http://HOST:PORT/docs for the interactive API description.
+    On the embedded default (no STARLING_NATS_URL) the fan-out worker runs in the same
+    process. With a broker configured the API only serves; run `starling worker` for the
+    fan-out. Open http://HOST:PORT/docs for the interactive API description.
     """
     from granian import Granian
     from granian.constants import Interfaces
 
     settings = _settings(database_url)
+    if settings.is_embedded and workers != 1:
+        console.print(
+            "[yellow]note:[/yellow] the embedded default keeps timelines and the event log "
+            "in one process: serving with 1 worker (configure Redis and NATS to scale out)"
+        )
+        workers = 1
     # Migrate before the server starts so a fresh checkout serves at once.
     asyncio.run(_migrate(settings))
     console.print(
@@ -74,8 +94,7 @@ def serve(
         address=host,
         port=port,
         interface=Interfaces.ASGI,
-        # The embedded timeline cache and event log live in the serving process: one worker.
-        workers=1,
+        workers=workers,
         log_level=settings.log_level,  # type: ignore[arg-type]
     ).serve()
 
@@ -84,7 +103,7 @@ async def _migrate(settings: Settings) -> None:
     from starling.bootstrap import build
 
     core = await build(settings, run_workers=False)
-    await core.stop()
+    await core.store.close()
 
 
 @db_app.command("upgrade")
@@ -119,6 +138,103 @@ def token(
 
 
 @app.command()
+def worker(
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve this worker's /metrics on this port.")
+    ] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Run the event consumers (fan-out) without the API: scale-out only.
+
+    Start N of them: they share the work through one durable JetStream consumer per
+    group. Needs STARLING_NATS_URL and STARLING_REDIS_URL.
+    """
+    settings = _settings(database_url)
+    if settings.nats_url is None or settings.redis_url is None:
+        console.print(
+            "[red]error:[/red] `starling worker` needs STARLING_NATS_URL and STARLING_REDIS_URL; "
+            "on the embedded default `starling serve` runs the workers itself"
+        )
+        raise typer.Exit(2)
+    asyncio.run(_run_worker(settings, metrics_port))
+
+
+async def _run_worker(settings: Settings, metrics_port: int | None) -> None:
+    import signal
+
+    from prometheus_client import start_http_server
+
+    from starling.bootstrap import build
+
+    core = await build(settings, run_workers=True)
+    if metrics_port is not None:
+        start_http_server(metrics_port, registry=core.metrics.registry)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await core.start()
+    console.print(f"worker running (stream {settings.nats_stream}); Ctrl-C stops it")
+    try:
+        await stop.wait()
+    finally:
+        await core.stop()
+
+
+dlq_app = typer.Typer(
+    help="Dead letters: events parked after max_deliver tries.", no_args_is_help=True
+)
+app.add_typer(dlq_app, name="dlq")
+
+
+async def _with_core(settings: Settings, action: Callable[[App], Awaitable[T]]) -> T:
+    from starling.bootstrap import build
+
+    core = await build(settings, run_workers=True)
+    await core.start()
+    try:
+        return await action(core)
+    finally:
+        await core.stop()
+
+
+@dlq_app.command("list")
+def dlq_list(database_url: DatabaseUrl = None) -> None:
+    """List the dead letters: id, consumer group, tries, error, event."""
+
+    async def action(core: App) -> Sequence[DeadLetter]:
+        return await core.event_log.dead_letters()
+
+    letters = asyncio.run(_with_core(_settings(database_url), action))
+    table = Table(title=f"{len(letters)} dead letters")
+    for column in ("id", "group", "tries", "error", "event"):
+        table.add_column(column)
+    for letter in letters:
+        table.add_row(
+            str(letter.id),
+            letter.group,
+            str(letter.attempts),
+            letter.error[:60],
+            letter.payload.decode(errors="replace")[:80],
+        )
+    console.print(table)
+
+
+@dlq_app.command("replay")
+def dlq_replay(
+    group: Annotated[str | None, typer.Option(help="Only this consumer group.")] = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Deliver the dead letters again (after fixing their cause); replayed ones leave the list."""
+
+    async def action(core: App) -> int:
+        return await core.event_log.replay_dead_letters(group)
+
+    replayed = asyncio.run(_with_core(_settings(database_url), action))
+    console.print(f"replayed {replayed} dead letters")
+
+
+@app.command()
 def load(
     data: Annotated[
         Path, typer.Option("--data", help="Folder of the real data sets (see its README).")
@@ -133,16 +249,10 @@ def load(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Import the real Twitter follower graph and tweets (idempotent: safe to run twice)."""
-    from starling.adapters.sqlite.bulk import SqliteBulkStore
-    from starling.adapters.sqlite.store import SqliteStore
-    from starling.loading import DataFileMissing, load_dataset
+    from starling.loading import LoadError
 
     settings = _settings(database_url)
-    if not settings.database_url.startswith("sqlite"):
-        console.print("[red]error:[/red] load supports SQLite URLs in this version")
-        raise typer.Exit(2)
     started = time.perf_counter()
-    store = SqliteStore(settings.database_url)
     progress = Progress(
         TextColumn("{task.description:<24}"),
         BarColumn(),
@@ -152,20 +262,10 @@ def load(
     )
     try:
         with progress:
-            report = asyncio.run(
-                load_dataset(
-                    SqliteBulkStore(store.engine),
-                    data,
-                    celebrities=celebrities,
-                    seed=seed,
-                    progress=progress,
-                )
-            )
-    except DataFileMissing as exc:
+            report = asyncio.run(_load(settings, data, celebrities, seed, progress))
+    except LoadError as exc:
         console.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(2) from exc
-    finally:
-        asyncio.run(store.close())
     elapsed = time.perf_counter() - started
     table = Table(title=f"Loaded into {settings.database_url}")
     for column in ("", "in data set", "inserted now"):
@@ -176,7 +276,44 @@ def load(
     console.print(table)
     for name, followers in report.celebrities:
         console.print(f"celebrity {name}: {followers:,} followers")
-    console.print(f"load took {elapsed:.1f} s")
+    rows = report.users_inserted + report.follows_inserted + report.tweets_inserted
+    console.print(f"load took {elapsed:.1f} s ({rows / elapsed:,.0f} rows/s inserted)")
+
+
+async def _load(
+    settings: Settings, data: Path, celebrities: bool, seed: int, progress: Progress
+) -> LoadReport:
+    from starling.loading import load_dataset
+
+    if settings.uses_postgres:
+        from starling.adapters.postgres.bulk import PostgresBulkStore
+        from starling.adapters.postgres.store import PostgresStore
+
+        pg = await PostgresStore.open(settings.database_url)
+        try:
+            return await load_dataset(
+                PostgresBulkStore(pg.engine),
+                data,
+                celebrities=celebrities,
+                seed=seed,
+                progress=progress,
+            )
+        finally:
+            await pg.close()
+    from starling.adapters.sqlite.bulk import SqliteBulkStore
+    from starling.adapters.sqlite.store import SqliteStore
+
+    lite = SqliteStore(settings.database_url)
+    try:
+        return await load_dataset(
+            SqliteBulkStore(lite.engine),
+            data,
+            celebrities=celebrities,
+            seed=seed,
+            progress=progress,
+        )
+    finally:
+        await lite.close()
 
 
 def main() -> None:

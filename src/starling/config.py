@@ -25,6 +25,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_url: str | None = None
     nats_url: str | None = None
     nats_stream: str = "STARLING"
+    """JetStream stream name; several deployments can share one NATS with distinct names."""
+    nats_ack_wait_s: float = 30.0
+    """Seconds a fetched event may stay unacknowledged before JetStream hands it to
+    another worker (a crashed worker's in-flight events come back after this)."""
+    redis_namespace: str = "starling"
+    """Prefix of every Redis key, so deployments (and test runs) can share one Redis."""
+    tweet_cache_ttl_s: int = 3_600
     celebrity_threshold: int = feed.CELEBRITY_THRESHOLD
     timeline_max: int = feed.TIMELINE_MAX
     inactive_days: float = feed.INACTIVE_DAYS
@@ -54,6 +61,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def is_embedded(self) -> bool:
         """True when no broker is configured: workers run inside the API process."""
         return self.nats_url is None
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql://", "postgresql+asyncpg://"))
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -48,7 +48,7 @@ class Metrics:
         )
         self.timeline_reads = Counter(
             "starling_timeline_reads",
-            "Home-timeline reads by where the cached ids came from.",
+            "Home-timeline reads by where the ids came from (store: cache down, pulled).",
             ("source",),
             registry=r,
         )
@@ -67,7 +67,7 @@ class Metrics:
             "Events parked in the dead-letter store after max_deliver tries.",
             registry=r,
         )
-        for source in ("cache", "rebuild"):
+        for source in ("cache", "rebuild", "store"):
             self.timeline_reads.labels(source=source)
 
     def render(self) -> bytes:

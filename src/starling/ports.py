@@ -14,6 +14,12 @@ from starling.domain.events import AnyEvent, Event
 from starling.domain.model import Credentials, NewUser, Tweet, User
 
 
+class BackendUnavailable(Exception):
+    """An adapter could not reach its backend (connection refused, timed out). Services
+    catch it where a degraded answer is better than none (e.g. pull from the store when
+    the timeline cache is down)."""
+
+
 class Clock(Protocol):
     """Wall-clock time in Unix milliseconds; tests inject a settable one."""
 

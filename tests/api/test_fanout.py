@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from conftest import Account, Harness, HarnessFactory
 from starling.adapters.outbox_event_log import OutboxEventLog
 from starling.domain.feed import DAY_MS
@@ -51,6 +53,10 @@ async def test_celebrity_tweet_is_merged_at_read_not_pushed(starling: Harness) -
         assert await starling.core.cache.read(fan.id, max_id=None, limit=5) == []
 
 
+@pytest.mark.embedded_only(
+    "it moves the injected clock 8 days; Redis expires idle timelines by TTL in real time "
+    "in another process (the Redis contract suite covers expiry)"
+)
 async def test_inactive_follower_is_skipped_then_rebuilt_on_read(starling: Harness) -> None:
     author = await starling.register()
     (active,) = await _followed_by(starling, author, 1)
@@ -130,6 +136,7 @@ async def test_deleted_tweet_leaves_every_home_timeline(starling: Harness) -> No
         assert await starling.home_ids(fan) == [kept]
 
 
+@pytest.mark.embedded_only("restarts the embedded outbox consumer in-process")
 async def test_crash_between_commit_and_fanout_still_delivers_after_restart(
     starling: Harness,
 ) -> None:

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
 import logging
+from collections.abc import Sequence
 
 import msgspec
 

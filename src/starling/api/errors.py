@@ -10,12 +10,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import (
     ClientException,
     HTTPException,
     MethodNotAllowedException,
     NotFoundException,
+    SerializationException,
     ValidationException,
 )
 
@@ -65,6 +67,21 @@ def _validation_message(exc: ValidationException) -> str:
     return "; ".join(parts) or "The request body does not match the expected shape."
 
 
+def _caused_by_bad_json(exc: BaseException) -> bool:
+    """Litestar wraps msgspec's DecodeError (in a SerializationException, then in a
+    ClientException); walk the chain rather than match message text."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        # UnicodeDecodeError: a body that is not UTF-8; RecursionError: absurd nesting.
+        if isinstance(
+            cause,
+            msgspec.DecodeError | SerializationException | UnicodeDecodeError | RecursionError,
+        ):
+            return True
+        cause = cause.__cause__
+    return False
+
+
 def _missing_body(exc: ValidationException) -> bool:
     extra = exc.extra if isinstance(exc.extra, list) else []
     return any(
@@ -89,11 +106,10 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorOut
         return error_response(404, "not_found", "No such resource.")
     if isinstance(exc, MethodNotAllowedException):
         return error_response(405, "method_not_allowed", "Method not allowed on this resource.")
+    if _caused_by_bad_json(exc):
+        return error_response(400, "malformed_json", "The request body is not valid JSON.")
     if isinstance(exc, ClientException):
-        detail = str(exc.detail)
-        if "JSON" in detail or "malformed" in detail.lower():
-            return error_response(400, "malformed_json", "The request body is not valid JSON.")
-        return error_response(exc.status_code, "bad_request", detail)
+        return error_response(exc.status_code, "bad_request", str(exc.detail))
     if isinstance(exc, HTTPException) and exc.status_code < 500:
         return error_response(exc.status_code, "http_error", str(exc.detail))
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)

@@ -34,6 +34,9 @@ class Followed(Event, frozen=True, kw_only=True, tag="followed"):
 class Unfollowed(Event, frozen=True, kw_only=True, tag="unfollowed"):
     follower_id: int
     followee_id: int
+    followers_before: int = 0
+    """The followee's follower count just before this unfollow: whether it crossed the
+    celebrity threshold downwards is then known however late the event is processed."""
 
 
 AnyEvent = TweetPosted | TweetDeleted | Followed | Unfollowed

@@ -82,6 +82,8 @@ def merge_newest_first(lists: Iterable[Sequence[int]], limit: int) -> list[int]:
     Returns at most ``limit`` distinct ids, descending. O(limit * log k) for k lists.
     """
     out: list[int] = []
+    if limit <= 0:
+        return out
     last: int | None = None
     for tweet_id in heapq.merge(*lists, reverse=True):
         if tweet_id != last:

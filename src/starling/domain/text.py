@@ -5,24 +5,40 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from starling.domain.errors import TextEmpty, TextTooLong
+from starling.domain.errors import InvalidInput, TextEmpty, TextTooLong
 
 MAX_TWEET_LENGTH = 280
 """Code points after NFC normalisation: Twitter's limit since November 2017."""
 
-USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9_]{1,15}$")
-"""Twitter's screen-name rule: 1..15 ASCII letters, digits or underscores."""
+USERNAME_PATTERN = re.compile(r"\A[A-Za-z0-9_]{1,15}\Z")
+r"""Twitter's screen-name rule: 1..15 ASCII letters, digits or underscores (``\Z``, not
+``$``, which would accept a trailing newline)."""
 
-_HASHTAG = re.compile(r"(?<![\w&#])[#＃](\w*[^\W\d_]\w*)")
 _MENTION = re.compile(r"(?<![\w@])[@＠]([A-Za-z0-9_]{1,15})(?![\w@])")
+
+
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+"""NUL (PostgreSQL text cannot hold it) and lone surrogates (not encodable as UTF-8)."""
+
+
+def check_storable(value: str, field: str) -> None:
+    """Raise :class:`InvalidInput` (code ``invalid_characters``) when ``value`` holds a
+    character no store can keep: NUL or a lone UTF-16 surrogate."""
+    if _UNSTORABLE.search(value):
+        raise InvalidInput(
+            f"{field} contains a character that cannot be stored (NUL or a lone surrogate).",
+            code="invalid_characters",
+        )
 
 
 def normalize_tweet_text(text: str) -> str:
     """Return ``text`` in NFC, checked against the length rule.
 
-    Raises :class:`TextEmpty` when nothing but white space is left, and
-    :class:`TextTooLong` above ``MAX_TWEET_LENGTH`` code points.
+    Raises :class:`TextEmpty` when nothing but white space is left,
+    :class:`TextTooLong` above ``MAX_TWEET_LENGTH`` code points, and
+    :class:`InvalidInput` for NUL or lone surrogates.
     """
+    check_storable(text, "Tweet text")
     normalized = unicodedata.normalize("NFC", text)
     if not normalized.strip():
         raise TextEmpty()
@@ -42,12 +58,33 @@ def _unique(items: list[str]) -> list[str]:
     return out
 
 
+def _is_tag_char(ch: str) -> bool:
+    # Letters, digits, underscore, and combining marks: Devanagari or Thai words carry
+    # vowel signs (category M*) that Python's \w does not match.
+    return ch.isalnum() or ch == "_" or unicodedata.category(ch)[0] == "M"
+
+
 def hashtags(text: str) -> list[str]:
     """Hashtags in order of first use, without '#', de-duplicated case-insensitively.
 
-    A hashtag needs at least one letter (``#2013`` is not one), as on Twitter.
+    A hashtag follows '#' (or the full-width '＃') not preceded by a word character, '&'
+    or '#', and needs at least one letter (``#2013`` is not one), as on Twitter.
     """
-    return _unique(_HASHTAG.findall(text))
+    found: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        prev = text[i - 1] if i else ""
+        if text[i] in "#＃" and not (prev and (_is_tag_char(prev) or prev in "&#＃")):
+            j = i + 1
+            while j < n and _is_tag_char(text[j]):
+                j += 1
+            tag = text[i + 1 : j]
+            if any(c.isalpha() for c in tag):
+                found.append(tag)
+            i = max(j, i + 1)
+        else:
+            i += 1
+    return _unique(found)
 
 
 def mentions(text: str) -> list[str]:

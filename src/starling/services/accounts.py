@@ -9,11 +9,11 @@ import anyio.to_thread
 from starling.domain.errors import InvalidInput, Unauthorized, UserNotFound
 from starling.domain.ids import SnowflakeGenerator
 from starling.domain.model import NewUser, User
-from starling.domain.text import USERNAME_PATTERN
+from starling.domain.text import USERNAME_PATTERN, check_storable
 from starling.ports import Clock, Store
 from starling.services.credentials import Passwords, Tokens
 
-EMAIL_PATTERN = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+EMAIL_PATTERN = re.compile(r"\A[^@\s]{1,64}@[^@\s]+\.[^@\s]+\Z")
 MIN_PASSWORD = 8
 """NIST SP 800-63B: at least 8 characters for user-chosen secrets."""
 MAX_PASSWORD = 256
@@ -50,11 +50,14 @@ class AccountService:
     ) -> User:
         """Create an account. Raises ``InvalidInput`` (bad username, email, password or
         name) or ``UsernameTaken`` (case-insensitive)."""
-        if not USERNAME_PATTERN.match(username):
+        check_storable(email, "Email")
+        if display_name is not None:
+            check_storable(display_name, "Display name")
+        if not USERNAME_PATTERN.fullmatch(username):
             raise InvalidInput(
                 "Username must be 1-15 letters, digits or underscores.", code="invalid_username"
             )
-        if not EMAIL_PATTERN.match(email) or len(email) > 254:
+        if not EMAIL_PATTERN.fullmatch(email) or len(email) > 254:
             raise InvalidInput("That is not an email address.", code="invalid_email")
         if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
             raise InvalidInput(
@@ -116,6 +119,9 @@ class AccountService:
         self, *, user_id: int, display_name: str | None, bio: str | None
     ) -> User:
         """Change the display name and/or bio. Raises ``InvalidInput``, ``UserNotFound``."""
+        for value, field in ((display_name, "Display name"), (bio, "Bio")):
+            if value is not None:
+                check_storable(value, field)
         if display_name is not None:
             if not display_name.strip():
                 raise InvalidInput("Display name is empty.", code="invalid_display_name")

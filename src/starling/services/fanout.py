@@ -45,7 +45,7 @@ class FanoutService:
         elif isinstance(event, TweetDeleted):
             await self.retract(tweet_id=event.tweet_id, author_id=event.author_id)
         elif isinstance(event, Unfollowed):
-            await self._after_unfollow(event.followee_id)
+            await self._after_unfollow(event)
 
     async def _follower_chunks(self, author_id: int) -> AsyncIterator[list[int]]:
         after = 0
@@ -80,15 +80,19 @@ class FanoutService:
         async for chunk in self._follower_chunks(author_id):
             await self._cache.remove(chunk, [tweet_id])
 
-    async def _after_unfollow(self, followee_id: int) -> None:
-        """An author who just dropped below the celebrity threshold is no longer pulled:
-        push their recent tweets once so followers' timelines keep them."""
-        followee = await self._store.get_user(followee_id)
-        if followee is None or followee.followers_count != self._policy.threshold - 1:
+    async def _after_unfollow(self, event: Unfollowed) -> None:
+        """An author whom this unfollow took below the celebrity threshold is no longer
+        pulled by readers: push their recent tweets once so followers' timelines keep
+        them. The crossing is read off the event (``followers_before``), so it is seen
+        even when several unfollows are processed late, after the count moved on."""
+        if event.followers_before != self._policy.threshold:
             return
+        followee = await self._store.get_user(event.followee_id)
+        if followee is None or not self._policy.should_push(followee.followers_count):
+            return  # back above the threshold meanwhile: still pulled
         recent = await self._store.tweet_ids_by_authors(
-            [followee_id], max_id=None, limit=self._rules.timeline_max
+            [event.followee_id], max_id=None, limit=self._rules.timeline_max
         )
-        async for chunk in self._follower_chunks(followee_id):
+        async for chunk in self._follower_chunks(event.followee_id):
             for follower_id in chunk:
                 await self._cache.merge(follower_id, recent)

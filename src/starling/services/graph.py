@@ -29,11 +29,13 @@ class GraphService:
         self._ids = ids
         self._clock = clock
 
-    async def _check(self, follower_id: int, followee_id: int) -> None:
+    async def _check(self, follower_id: int, followee_id: int) -> User:
         if follower_id == followee_id:
             raise CannotFollowSelf()
-        if await self._store.get_user(followee_id) is None:
+        followee = await self._store.get_user(followee_id)
+        if followee is None:
             raise UserNotFound()
+        return followee
 
     async def follow(self, *, follower_id: int, followee_id: int) -> bool:
         """Follow; True if the edge is new. Raises ``CannotFollowSelf``, ``UserNotFound``."""
@@ -52,12 +54,13 @@ class GraphService:
 
     async def unfollow(self, *, follower_id: int, followee_id: int) -> bool:
         """Unfollow; True if an edge was removed. Raises ``CannotFollowSelf``, ``UserNotFound``."""
-        await self._check(follower_id, followee_id)
+        followee = await self._check(follower_id, followee_id)
         event = Unfollowed(
             event_id=self._ids.next_id(),
             occurred_at_ms=self._clock.now_ms(),
             follower_id=follower_id,
             followee_id=followee_id,
+            followers_before=followee.followers_count,
         )
         removed = await self._store.unfollow(follower_id, followee_id, [event])
         if removed:

@@ -8,7 +8,9 @@ in one batch each → drop what no longer exists → page + cursor.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
 
 import msgspec
 
@@ -16,7 +18,13 @@ from starling.domain.errors import UserNotFound
 from starling.domain.feed import FeedRules, ThresholdPolicy, merge_newest_first
 from starling.domain.model import Tweet, User
 from starling.metrics import Metrics
-from starling.ports import Store, TimelineCache
+from starling.ports import BackendUnavailable, Store, TimelineCache, TweetCache
+
+log = logging.getLogger(__name__)
+
+LATE_WINDOW = 100
+"""Newest ids re-read after a rebuild's write: tweets committed in the milliseconds the
+rebuild took (far fewer than 100 on one machine)."""
 
 MAX_FILL_ROUNDS = 4
 """Extra reads when deleted tweets thin out a page, before returning a short page."""
@@ -49,12 +57,14 @@ class TimelineService:
         *,
         store: Store,
         cache: TimelineCache,
+        tweet_cache: TweetCache,
         rules: FeedRules,
         policy: ThresholdPolicy,
         metrics: Metrics,
     ) -> None:
         self._store = store
         self._cache = cache
+        self._tweet_cache = tweet_cache
         self._rules = rules
         self._policy = policy
         self._metrics = metrics
@@ -63,29 +73,71 @@ class TimelineService:
     # --- reads -----------------------------------------------------------------------
     async def home(self, *, viewer_id: int, max_id: int | None, limit: int) -> TimelinePage:
         """The viewer's home timeline below ``max_id``: their own tweets and those of
-        everyone they follow, newest first, at most ``limit``, no duplicates."""
+        everyone they follow, newest first, at most ``limit``, no duplicates.
+
+        Hybrid: cached ids (push) merged with the followed celebrities' ids (pull). When
+        the timeline cache is unreachable, everything is pulled from the store instead:
+        slower, still correct.
+        """
+        try:
+            return await self._hybrid_home(viewer_id, max_id, limit)
+        except BackendUnavailable:
+            log.warning("timeline cache unavailable: home timeline of %d by pull", viewer_id)
+            self._metrics.timeline_reads.labels(source="store").inc()
+            return await self.pulled_home(viewer_id=viewer_id, max_id=max_id, limit=limit)
+
+    async def _hybrid_home(self, viewer_id: int, max_id: int | None, limit: int) -> TimelinePage:
         source = "cache"
         celebrities = await self._store.celebrity_followee_ids(viewer_id, self._policy.threshold)
+
+        async def fetch(cursor: int | None, want: int) -> list[int]:
+            nonlocal source
+            running = self._rebuilds.get(viewer_id)
+            if running is not None:
+                # The timeline is present but still filling: wait rather than read it half-built.
+                await asyncio.shield(running)
+            cached = await self._cache.read(viewer_id, max_id=cursor, limit=want)
+            if cached is None:
+                await self.rebuild(viewer_id=viewer_id)
+                source = "rebuild"
+                cached = await self._cache.read(viewer_id, max_id=cursor, limit=want) or []
+            pulled = await self._store.tweet_ids_by_authors(celebrities, max_id=cursor, limit=want)
+            return merge_newest_first((cached, pulled), want)
+
+        page = await self._fill(fetch, max_id, limit)
+        self._metrics.timeline_reads.labels(source=source).inc()
+        return page
+
+    async def pulled_home(self, *, viewer_id: int, max_id: int | None, limit: int) -> TimelinePage:
+        """The home timeline computed from the store alone (fan-out on read): the reference
+        the hybrid timeline must equal, and the fallback when the cache is down."""
+        authors = [viewer_id, *await self._store.followee_ids(viewer_id)]
+
+        async def fetch(cursor: int | None, want: int) -> list[int]:
+            return await self._store.tweet_ids_by_authors(authors, max_id=cursor, limit=want)
+
+        return await self._fill(fetch, max_id, limit)
+
+    async def _fill(
+        self,
+        fetch: Callable[[int | None, int], Awaitable[list[int]]],
+        max_id: int | None,
+        limit: int,
+    ) -> TimelinePage:
+        """Page through ``fetch(cursor, want)`` (ids below cursor, newest first) until
+        ``limit`` hydrated tweets are collected; ids of deleted tweets are skipped, so a
+        page may need more than one fetch. The cursor is the last id examined, so pages
+        neither skip nor repeat entries."""
         items: list[TweetView] = []
         cursor = max_id
         for _ in range(MAX_FILL_ROUNDS):
             want = limit - len(items)
-            cached = await self._cache.read(viewer_id, max_id=cursor, limit=want + 1)
-            if cached is None:
-                await self.rebuild(viewer_id=viewer_id)
-                source = "rebuild"
-                cached = await self._cache.read(viewer_id, max_id=cursor, limit=want + 1) or []
-            pulled = await self._store.tweet_ids_by_authors(
-                celebrities, max_id=cursor, limit=want + 1
-            )
-            ids = merge_newest_first((cached, pulled), want + 1)
-            more = len(ids) > want
+            ids = await fetch(cursor, want + 1)
             page_ids = ids[:want]
             items.extend(await self.hydrate(page_ids))
-            cursor = page_ids[-1] if more and page_ids else None
+            cursor = page_ids[-1] if len(ids) > want and page_ids else None
             if cursor is None or len(items) >= limit:
                 break
-        self._metrics.timeline_reads.labels(source=source).inc()
         return TimelinePage(items, cursor)
 
     async def user_timeline(self, *, user_id: int, max_id: int | None, limit: int) -> TimelinePage:
@@ -98,9 +150,10 @@ class TimelineService:
         return TimelinePage(items, page_ids[-1] if len(ids) > limit and page_ids else None)
 
     async def hydrate(self, tweet_ids: Sequence[int]) -> list[TweetView]:
-        """Tweets and their authors for ``tweet_ids``, in the given order, in two batched
-        lookups; ids that no longer exist are dropped."""
-        tweets = await self._store.get_tweets(tweet_ids)
+        """Tweets and their authors for ``tweet_ids``, in the given order: one multi-get
+        from the tweet cache, one store query for its misses, one for the authors. Ids
+        that no longer exist are dropped."""
+        tweets = await self._cached_tweets(tweet_ids)
         authors = await self._store.get_users({t.author_id for t in tweets.values()})
         out: list[TweetView] = []
         for tweet_id in tweet_ids:
@@ -108,6 +161,20 @@ class TimelineService:
             if tweet is not None and (author := authors.get(tweet.author_id)) is not None:
                 out.append(TweetView(tweet, author))
         return out
+
+    async def _cached_tweets(self, tweet_ids: Sequence[int]) -> dict[int, Tweet]:
+        try:
+            found = await self._tweet_cache.get_many(tweet_ids)
+        except BackendUnavailable:
+            found = {}
+        missing = [i for i in tweet_ids if i not in found]
+        if missing:
+            loaded = await self._store.get_tweets(missing)
+            found.update(loaded)
+            if loaded:
+                with contextlib.suppress(BackendUnavailable):
+                    await self._tweet_cache.put_many(list(loaded.values()))
+        return found
 
     # --- cache maintenance -----------------------------------------------------------
     async def _pushed_authors(self, user_id: int) -> list[int]:
@@ -119,8 +186,10 @@ class TimelineService:
         """Recreate a missing home timeline from the store: the newest ``timeline_max``
         tweets of the viewer and their non-celebrity followees.
 
-        Single-flight: concurrent callers for one viewer share one rebuild. The cache
-        merges rather than replaces, so ids pushed while the query ran survive.
+        Single-flight within a process: concurrent callers for one viewer share one
+        rebuild, and readers wait for it. The timeline only becomes present with its
+        ids (never half-built), and the cache merges rather than replaces, so ids
+        pushed meanwhile survive.
         """
         running = self._rebuilds.get(viewer_id)
         if running is not None:
@@ -129,17 +198,23 @@ class TimelineService:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._rebuilds[viewer_id] = future
         try:
-            await self._cache.create(viewer_id, ())  # present now: pushes land from here on
             authors = await self._pushed_authors(viewer_id)
             ids = await self._store.tweet_ids_by_authors(
                 authors, max_id=None, limit=self._rules.timeline_max
             )
             await self._cache.create(viewer_id, ids)
+            # A tweet committed after the query above but fanned out before create() found
+            # no timeline to push into; one more query for newer ids catches it. Later
+            # ones are pushed, since the timeline is present from create() on.
+            newest = ids[0] if ids else 0
+            late = await self._store.tweet_ids_by_authors(
+                authors, max_id=None, limit=LATE_WINDOW
+            )
+            await self._cache.merge(viewer_id, [i for i in late if i > newest])
             self._metrics.timeline_rebuilds.inc()
             future.set_result(None)
         except BaseException as exc:
             future.set_exception(exc)
-            await self._cache.drop(viewer_id)
             raise
         finally:
             del self._rebuilds[viewer_id]
@@ -155,11 +230,18 @@ class TimelineService:
         ids = await self._store.tweet_ids_by_authors(
             [followee_id], max_id=None, limit=self._rules.timeline_max
         )
-        await self._cache.merge(follower_id, ids)
+        try:
+            await self._cache.merge(follower_id, ids)
+        except BackendUnavailable:
+            # The follow itself is committed; the timeline is rebuilt when the cache is back.
+            log.warning("timeline cache unavailable: no backfill for %d", follower_id)
 
     async def unmerge(self, *, follower_id: int, followee_id: int) -> None:
         """After an unfollow: remove the former followee's tweets from the cached timeline."""
         ids = await self._store.tweet_ids_by_authors(
             [followee_id], max_id=None, limit=self._rules.timeline_max
         )
-        await self._cache.remove([follower_id], ids)
+        try:
+            await self._cache.remove([follower_id], ids)
+        except BackendUnavailable:
+            log.warning("timeline cache unavailable: no unmerge for %d", follower_id)

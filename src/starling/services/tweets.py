@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from starling.domain import ids as snowflake
 from starling.domain.errors import Forbidden, TweetNotFound, UserNotFound
 from starling.domain.events import TweetDeleted, TweetPosted
 from starling.domain.ids import SnowflakeGenerator
 from starling.domain.model import Tweet
 from starling.domain.text import normalize_tweet_text
-from starling.ports import Clock, EventLog, Store
+from starling.ports import BackendUnavailable, Clock, EventLog, Store, TweetCache
 
 
 class TweetService:
     """Create, read and delete tweets; fan-out happens downstream of the outbox."""
 
     def __init__(
-        self, *, store: Store, event_log: EventLog, ids: SnowflakeGenerator, clock: Clock
+        self,
+        *,
+        store: Store,
+        event_log: EventLog,
+        tweet_cache: TweetCache,
+        ids: SnowflakeGenerator,
+        clock: Clock,
     ) -> None:
         self._store = store
+        self._tweet_cache = tweet_cache
         self._event_log = event_log
         self._ids = ids
         self._clock = clock
@@ -84,3 +93,6 @@ class TweetService:
         )
         if await self._store.delete_tweet(tweet_id, [event]):
             self._event_log.notify()
+            with contextlib.suppress(BackendUnavailable):
+                # Readers filter ids the store no longer has; a cached copy would hide that.
+                await self._tweet_cache.invalidate([tweet_id])
