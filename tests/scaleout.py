@@ -36,15 +36,56 @@ NATS_URL = os.environ.get("STARLING_TEST_NATS_URL", "nats://127.0.0.1:4222")
 WORKER_START_TIMEOUT_S = 60.0
 
 
-@dataclass(frozen=True)
+@dataclass
 class Deployment:
-    """Where a scale-out test deployment lives, and the worker's metrics endpoint."""
+    """Where a scale-out test deployment lives, and its worker process."""
 
     env: dict[str, str]
-    worker_metrics_url: str
     database: str
     namespace: str
     stream: str
+    worker: subprocess.Popen[bytes] | None = None
+    worker_metrics_url: str = ""
+
+    def start_worker(self) -> None:
+        """Start ``python -m starling worker`` and wait until it serves /metrics."""
+        port = _free_port()
+        self.worker = subprocess.Popen(
+            [sys.executable, "-m", "starling", "worker", "--metrics-port", str(port)],
+            env={**os.environ, **self.env},
+        )
+        self.worker_metrics_url = f"http://127.0.0.1:{port}/metrics"
+        _wait_for_worker(self.worker, self.worker_metrics_url)
+
+    def kill_worker(self) -> None:
+        """SIGKILL the worker: no shutdown, no acks, as in a crash."""
+        if self.worker is not None:
+            self.worker.kill()
+            self.worker.wait()
+            self.worker = None
+
+    def stop_worker(self) -> None:
+        """Stop the worker gracefully (SIGTERM), killing it if it hangs."""
+        if self.worker is None:
+            return
+        self.worker.terminate()
+        try:
+            self.worker.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.worker.kill()
+            self.worker.wait()
+        self.worker = None
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Run ``python -m starling ARGS`` against this deployment."""
+        return subprocess.run(
+            [sys.executable, "-m", "starling", *args],
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
 
 
 def _run(coro: Coroutine[Any, Any, None]) -> None:
@@ -101,7 +142,6 @@ def deployment(**settings: Any) -> Iterator[Deployment]:
     database, namespace, stream = f"starling_it_{tag}", f"it{tag}", f"IT{tag.upper()}"
     _run(_admin(f'CREATE DATABASE "{database}"'))
     admin = PG_ADMIN_URL.rsplit("/", 1)[0]
-    metrics_port = _free_port()
     env = {
         "STARLING_DATABASE_URL": f"{admin}/{database}",
         "STARLING_REDIS_URL": REDIS_URL,
@@ -110,21 +150,12 @@ def deployment(**settings: Any) -> Iterator[Deployment]:
         "STARLING_NATS_STREAM": stream,
         **{f"STARLING_{k.upper()}": str(v) for k, v in settings.items()},
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "starling", "worker", "--metrics-port", str(metrics_port)],
-        env={**os.environ, **env},
-    )
+    deployed = Deployment(env, database, namespace, stream)
     try:
-        metrics_url = f"http://127.0.0.1:{metrics_port}/metrics"
-        _wait_for_worker(proc, metrics_url)
-        yield Deployment(env, metrics_url, database, namespace, stream)
+        deployed.start_worker()
+        yield deployed
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        deployed.stop_worker()
         _run(_delete_streams(stream))
         client = redis.Redis.from_url(REDIS_URL)
         keys = list(client.scan_iter(match=f"{namespace}:*", count=1000))

@@ -64,7 +64,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
 
     @property
     def uses_postgres(self) -> bool:
-        return self.database_url.startswith(("postgresql://", "postgresql+asyncpg://"))
+        return self.database_url.startswith(
+            ("postgresql://", "postgres://", "postgresql+asyncpg://")
+        )
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -65,10 +65,12 @@ class FanoutService:
         if author is None or await self._store.get_tweet(tweet_id) is None:
             return 0  # deleted before fan-out: nothing to deliver
         written = await self._cache.push([author_id], tweet_id)
+        self._metrics.fanout_writes.inc(written)
         if self._policy.should_push(author.followers_count):
             async for chunk in self._follower_chunks(author_id):
-                written += await self._cache.push(chunk, tweet_id)
-        self._metrics.fanout_writes.inc(written)
+                count = await self._cache.push(chunk, tweet_id)
+                self._metrics.fanout_writes.inc(count)  # per chunk: progress is visible
+                written += count
         lag_ms = self._clock.now_ms() - snowflake.timestamp_ms(tweet_id)
         self._metrics.fanout_lag.observe(max(lag_ms, 0) / 1000)
         return written

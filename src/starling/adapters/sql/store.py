@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 
 from starling.adapters.sql import statements as q
 from starling.adapters.sql.database import Conn, Database
-from starling.adapters.sql.schema import meta, users
+from starling.adapters.sql.schema import consumer_positions, follows, meta, users
 from starling.domain.errors import UsernameTaken
 from starling.domain.events import Event
 from starling.domain.model import Credentials, NewUser, Tweet, User
@@ -93,8 +93,9 @@ class SqlStore:
         return await self.get_user(user_id)
 
     # --- tweets ----------------------------------------------------------------------
-    @staticmethod
-    async def _write_events(conn: Conn, events: Sequence[Event]) -> None:
+    async def _write_events(self, conn: Conn, events: Sequence[Event]) -> None:
+        """Append ``events`` to the outbox; always the last statement of a transaction
+        (PostgreSQL's adapter serialises this step so positions commit in order)."""
         if events:
             await conn.execute(q.insert_outbox(), q.outbox_values(events))
 
@@ -109,7 +110,8 @@ class SqlStore:
             author_id = (await conn.execute(q.select_tweet_author(tweet_id))).scalar_one_or_none()
             if author_id is None:
                 return False
-            await conn.execute(q.delete_tweet(tweet_id))
+            if (await conn.execute(q.delete_tweet(tweet_id))).rowcount == 0:
+                return False  # a concurrent delete won: count and event are its to write
             await conn.execute(q.bump_user_count(author_id, "tweets_count", -1))
             await self._write_events(conn, events)
         return True
@@ -138,16 +140,17 @@ class SqlStore:
     # --- follow graph ----------------------------------------------------------------
     async def follow(self, follower_id: int, followee_id: int, events: Sequence[Event]) -> bool:
         async with self.db.begin() as conn:
-            if (await conn.execute(q.select_is_following(follower_id, followee_id))).first():
-                return False
-            await conn.execute(
-                q.insert_follow(),
-                {
-                    "follower_id": follower_id,
-                    "followee_id": followee_id,
-                    "created_at_ms": events[0].occurred_at_ms if events else 0,
-                },
+            # INSERT ... ON CONFLICT DO NOTHING, not SELECT-then-INSERT: two identical
+            # concurrent follows must not both pass the check and collide on the key.
+            inserted = await conn.execute(
+                self._insert_ignoring(follows).values(
+                    follower_id=follower_id,
+                    followee_id=followee_id,
+                    created_at_ms=events[0].occurred_at_ms if events else 0,
+                )
             )
+            if inserted.rowcount == 0:
+                return False
             await conn.execute(q.bump_user_count(follower_id, "following_count", 1))
             await conn.execute(q.bump_user_count(followee_id, "followers_count", 1))
             await self._write_events(conn, events)
@@ -214,8 +217,15 @@ class SqlStore:
 
     async def set_consumer_position(self, group: str, position: int) -> None:
         async with self.db.begin() as conn:
-            if (await conn.execute(q.update_consumer_position(group, position))).rowcount == 0:
-                await conn.execute(q.insert_consumer_position(group, position))
+            if (await conn.execute(q.update_consumer_position(group, position))).rowcount:
+                return
+            # First write for the group; a concurrent first write may win the insert.
+            values = {"group_name": group, "position": position}
+            inserted = await conn.execute(
+                self._insert_ignoring(consumer_positions).values(**values)
+            )
+            if inserted.rowcount == 0:
+                await conn.execute(q.update_consumer_position(group, position))
 
     async def add_dead_letter(
         self, group: str, position: int, payload: bytes, error: str, attempts: int
