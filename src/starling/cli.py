@@ -284,36 +284,26 @@ async def _load(
     settings: Settings, data: Path, celebrities: bool, seed: int, progress: Progress
 ) -> LoadReport:
     from starling.loading import load_dataset
+    from starling.ports import BulkStore, Store
 
+    store: Store
+    bulk: BulkStore
     if settings.uses_postgres:
         from starling.adapters.postgres.bulk import PostgresBulkStore
         from starling.adapters.postgres.store import PostgresStore
 
-        pg = await PostgresStore.open(settings.database_url)
-        try:
-            return await load_dataset(
-                PostgresBulkStore(pg.engine),
-                data,
-                celebrities=celebrities,
-                seed=seed,
-                progress=progress,
-            )
-        finally:
-            await pg.close()
-    from starling.adapters.sqlite.bulk import SqliteBulkStore
-    from starling.adapters.sqlite.store import SqliteStore
+        pg = store = await PostgresStore.open(settings.database_url)
+        bulk = PostgresBulkStore(pg.engine)
+    else:
+        from starling.adapters.sqlite.bulk import SqliteBulkStore
+        from starling.adapters.sqlite.store import SqliteStore
 
-    lite = SqliteStore(settings.database_url)
+        lite = store = SqliteStore(settings.database_url)
+        bulk = SqliteBulkStore(lite.engine)
     try:
-        return await load_dataset(
-            SqliteBulkStore(lite.engine),
-            data,
-            celebrities=celebrities,
-            seed=seed,
-            progress=progress,
-        )
+        return await load_dataset(bulk, data, celebrities=celebrities, seed=seed, progress=progress)
     finally:
-        await lite.close()
+        await store.close()
 
 
 def main() -> None:

@@ -95,7 +95,10 @@ class OutboxEventLog:
         head = await self._store.outbox_head()
         if not self._consumers:
             return 0
-        slowest = min(c.position for c in self._consumers.values())
+        if self._running:
+            slowest = min(c.position for c in self._consumers.values())
+        else:  # not started: the saved positions are the truth
+            slowest = min([await self._store.consumer_position(g) for g in self._consumers])
         return max(0, head - slowest)
 
     async def drain(self, timeout_s: float = 10.0) -> None:

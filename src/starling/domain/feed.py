@@ -42,6 +42,8 @@ class FeedRules:
     ) -> None:
         if timeline_max < 1 or celebrity_threshold < 1 or fanout_chunk_size < 1:
             raise ValueError("feed constants must be positive")
+        if inactive_days <= 0:
+            raise ValueError("inactive_days must be positive")
         self.timeline_max = timeline_max
         self.celebrity_threshold = celebrity_threshold
         self.inactive_days = inactive_days

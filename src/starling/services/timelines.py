@@ -207,9 +207,7 @@ class TimelineService:
             # no timeline to push into; one more query for newer ids catches it. Later
             # ones are pushed, since the timeline is present from create() on.
             newest = ids[0] if ids else 0
-            late = await self._store.tweet_ids_by_authors(
-                authors, max_id=None, limit=LATE_WINDOW
-            )
+            late = await self._store.tweet_ids_by_authors(authors, max_id=None, limit=LATE_WINDOW)
             await self._cache.merge(viewer_id, [i for i in late if i > newest])
             self._metrics.timeline_rebuilds.inc()
             future.set_result(None)

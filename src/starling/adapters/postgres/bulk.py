@@ -26,6 +26,7 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from starling.adapters.sql import statements as q
 from starling.domain.model import NewUser, Tweet
 
 BULK_WORK_MEM = "256MB"
@@ -34,17 +35,7 @@ commit). Enough for the sort of the real graph's 1.43M follows (47 MB spilled to
 4 MB) and for recount's three grouped aggregates of 400k users (about 60 MB each, hashed
 in 21 batches at 4 MB): the no-op recount of the real data took 3.8 s instead of 5.3 s."""
 
-_USER_COLUMNS = (
-    "id",
-    "username",
-    "username_lower",
-    "email",
-    "password_hash",
-    "display_name",
-    "bio",
-    "verified",
-    "created_at_ms",
-)
+_USER_COLUMNS = q.USER_RECORD_COLUMNS
 _FOLLOW_COLUMNS = ("follower_id", "followee_id", "created_at_ms")
 _TWEET_COLUMNS = (
     "id",
@@ -194,20 +185,7 @@ class PostgresBulkStore:
         start at 0. Returns how many were inserted."""
         if not len(users):
             return 0
-        records = (
-            (
-                u.id,
-                u.username,
-                u.username.lower(),
-                u.email,
-                u.password_hash,
-                u.display_name,
-                u.bio,
-                u.verified,
-                u.created_at_ms,
-            )
-            for u in users
-        )
+        records = (q.user_record(u) for u in users)
         return await self._copy_and_move("users", _USER_COLUMNS, records, _MOVE_USERS)
 
     async def bulk_insert_follows(self, edges: Sequence[tuple[int, int, int]]) -> int:

@@ -129,6 +129,35 @@ def new_user_values(user: NewUser) -> dict[str, Any]:
     }
 
 
+USER_RECORD_COLUMNS = (
+    "id",
+    "username",
+    "username_lower",
+    "email",
+    "password_hash",
+    "display_name",
+    "bio",
+    "verified",
+    "created_at_ms",
+)
+"""Column order of :func:`user_record` (bulk loads; counters keep their defaults)."""
+
+
+def user_record(user: NewUser) -> tuple[Any, ...]:
+    """A new user as a row tuple in ``USER_RECORD_COLUMNS`` order, for COPY/executemany."""
+    return (
+        user.id,
+        user.username,
+        user.username.lower(),
+        user.email,
+        user.password_hash,
+        user.display_name,
+        user.bio,
+        user.verified,
+        user.created_at_ms,
+    )
+
+
 def tweet_values(tweet: Tweet) -> dict[str, Any]:
     """Column values of a new ``tweets`` row."""
     return {

@@ -23,6 +23,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from starling.adapters.sql import statements as q
 from starling.domain.model import NewUser, Tweet
 
 BULK_CACHE_KIB = 256 * 1024
@@ -160,20 +161,7 @@ class SqliteBulkStore:
     async def bulk_insert_users(self, users: Sequence[NewUser]) -> int:
         if not len(users):
             return 0
-        rows = (
-            (
-                u.id,
-                u.username,
-                u.username.lower(),
-                u.email,
-                u.password_hash,
-                u.display_name,
-                u.bio,
-                u.verified,
-                u.created_at_ms,
-            )
-            for u in users
-        )
+        rows = (q.user_record(u) for u in users)
         with self._transaction() as conn:
             return self._insert(conn, _INSERT_USER, rows)
 

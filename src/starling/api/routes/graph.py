@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from litestar import Controller, delete, get, post
 from litestar.params import FromPath, FromQuery
 
@@ -9,6 +11,7 @@ from starling.api.deps import Core, ViewerId
 from starling.api.params import decode_cursor, encode_cursor, parse_id, parse_limit
 from starling.api.schemas import FollowOut, UsersPage, user_out
 from starling.domain.errors import UserNotFound
+from starling.domain.model import Page, User
 
 
 class GraphController(Controller):
@@ -35,14 +38,7 @@ class GraphController(Controller):
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[str | None] = None,
     ) -> UsersPage:
-        users, page = await core.graph.followers(
-            user_id=parse_id(user_id, UserNotFound),
-            max_id=decode_cursor(cursor),
-            limit=parse_limit(limit),
-        )
-        return UsersPage(
-            [user_out(u) for u in users], encode_cursor(page.next_max_id), page.has_more
-        )
+        return await _users_page(core.graph.followers, user_id, cursor, limit)
 
     @get("/following", summary="Whom the user follows")
     async def following(
@@ -52,11 +48,18 @@ class GraphController(Controller):
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[str | None] = None,
     ) -> UsersPage:
-        users, page = await core.graph.following(
-            user_id=parse_id(user_id, UserNotFound),
-            max_id=decode_cursor(cursor),
-            limit=parse_limit(limit),
-        )
-        return UsersPage(
-            [user_out(u) for u in users], encode_cursor(page.next_max_id), page.has_more
-        )
+        return await _users_page(core.graph.following, user_id, cursor, limit)
+
+
+async def _users_page(
+    lister: Callable[..., Awaitable[tuple[list[User], Page]]],
+    user_id: str,
+    cursor: str | None,
+    limit: str | None,
+) -> UsersPage:
+    users, page = await lister(
+        user_id=parse_id(user_id, UserNotFound),
+        max_id=decode_cursor(cursor),
+        limit=parse_limit(limit),
+    )
+    return UsersPage([user_out(u) for u in users], encode_cursor(page.next_max_id), page.has_more)
