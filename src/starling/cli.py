@@ -273,10 +273,24 @@ def load(
     table.add_row("users", f"{report.users_total:,}", f"{report.users_inserted:,}")
     table.add_row("follow relations", f"{report.follows_total:,}", f"{report.follows_inserted:,}")
     table.add_row("tweets", f"{report.tweets_total:,}", f"{report.tweets_inserted:,}")
+    if report.celebrities:
+        overlay = (
+            report.overlay_users_inserted
+            + report.overlay_follows_inserted
+            + report.overlay_tweets_inserted
+        )
+        table.add_row("celebrity overlay rows", "", f"{overlay:,}")
     console.print(table)
     for name, followers in report.celebrities:
         console.print(f"celebrity {name}: {followers:,} followers")
-    rows = report.users_inserted + report.follows_inserted + report.tweets_inserted
+    rows = (
+        report.users_inserted
+        + report.follows_inserted
+        + report.tweets_inserted
+        + report.overlay_users_inserted
+        + report.overlay_follows_inserted
+        + report.overlay_tweets_inserted
+    )
     console.print(f"load took {elapsed:.1f} s ({rows / elapsed:,.0f} rows/s inserted)")
 
 

