@@ -16,8 +16,10 @@ from typing import Any
 
 import httpx
 import pytest
+import redis.asyncio
 
 import scaleout
+from redis_time import let_time_pass
 from starling.adapters.clock import ManualClock
 from starling.api.app import create_app
 from starling.bootstrap import App, build
@@ -66,6 +68,14 @@ class Harness:
         self.client = client
         self.clock = clock
         self.worker_metrics_urls = list(worker_metrics_urls)
+        self.time_hooks: list[Callable[[int], Awaitable[None]]] = []
+
+    async def advance(self, ms: int) -> None:
+        """Let ``ms`` milliseconds pass: the injected clock, and whatever the backends
+        measure time with themselves (Redis TTLs on the scale-out configuration)."""
+        self.clock.advance(ms)
+        for hook in self.time_hooks:
+            await hook(ms)
 
     async def close(self) -> None:
         await self.client.aclose()
@@ -216,9 +226,12 @@ async def starling(
         run_workers=False,
         worker_metrics_urls=[deployment.worker_metrics_url],
     )
+    ttl_client = redis.asyncio.Redis.from_url(scaleout.REDIS_URL)
+    harness.time_hooks.append(lambda ms: let_time_pass(ttl_client, deployment.namespace, ms))
     try:
         yield harness
     finally:
+        await ttl_client.aclose()
         await harness.close()
 
 

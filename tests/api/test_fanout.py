@@ -53,17 +53,13 @@ async def test_celebrity_tweet_is_merged_at_read_not_pushed(starling: Harness) -
         assert await starling.core.cache.read(fan.id, max_id=None, limit=5) == []
 
 
-@pytest.mark.embedded_only(
-    "it moves the injected clock 8 days; Redis expires idle timelines by TTL in real time "
-    "in another process (the Redis contract suite covers expiry)"
-)
 async def test_inactive_follower_is_skipped_then_rebuilt_on_read(starling: Harness) -> None:
     author = await starling.register()
     (active,) = await _followed_by(starling, author, 1)
     (idle,) = await _followed_by(starling, author, 1)
     rebuilds = await starling.metric("starling_timeline_rebuilds_total")
 
-    starling.clock.advance(8 * DAY_MS)
+    await starling.advance(8 * DAY_MS)
     await starling.home_ids(active)  # still reading: stays active (rebuilt once)
     before = await starling.metric(WRITES)
     tweet_id = await starling.post(author, "while idle was away")

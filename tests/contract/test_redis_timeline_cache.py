@@ -19,6 +19,7 @@ import redis.asyncio
 from test_timeline_cache_contract import ALICE, BOB, CAROL, TimelineCacheContract
 
 import services
+from redis_time import let_time_pass
 from starling.adapters.clock import ManualClock
 from starling.adapters.memory.timeline_cache import MemoryTimelineCache
 from starling.adapters.redis import HiredisPackingConnection, connect
@@ -60,21 +61,6 @@ async def namespace(redis_client: redis.asyncio.Redis) -> AsyncIterator[str]:
     keys = [key async for key in redis_client.scan_iter(match=f"{ns}:*", count=1000)]
     if keys:
         await redis_client.delete(*keys)
-
-
-async def let_time_pass(client: redis.asyncio.Redis, namespace: str, ms: int) -> None:
-    """Do to the namespace's keys what ``ms`` milliseconds of wall time would: shorten
-    every TTL by ``ms``, deleting the keys whose TTL runs out. Redis's own clock cannot
-    be moved, and sleeping for days is not an option; the adapter keeps no time of its
-    own, so the TTL is the whole of its notion of inactivity."""
-    async for key in client.scan_iter(match=f"{namespace}:*", count=1000):
-        left = await client.pttl(key)
-        if left < 0:  # -1: no TTL, -2: expired meanwhile
-            continue
-        if left <= ms:
-            await client.delete(key)
-        else:
-            await client.pexpire(key, left - ms)
 
 
 class TestRedisTimelineCache(TimelineCacheContract):
