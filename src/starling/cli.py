@@ -321,5 +321,15 @@ async def _load(
 
 
 def main() -> None:
-    """Console-script entry point."""
-    app()
+    """Console-script entry point. A backend that cannot be reached (database missing,
+    server down) ends the command with one clear line, not a traceback."""
+    from sqlalchemy.exc import DBAPIError, OperationalError
+
+    from starling.ports import BackendUnavailable
+
+    try:
+        app()
+    except (BackendUnavailable, DBAPIError, OperationalError, ConnectionError) as exc:
+        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+        console.print(f"[red]error:[/red] a backend is not reachable: {reason}")
+        raise SystemExit(2) from None
