@@ -21,11 +21,16 @@ from starling.metrics import Metrics
 from starling.ports import Clock, EventLog, Store, TimelineCache, TweetCache
 from starling.services.accounts import AccountService
 from starling.services.credentials import Passwords, Tokens
+from starling.services.engagement import EngagementService
 from starling.services.fanout import FanoutService
 from starling.services.graph import GraphService
+from starling.services.hydration import Hydrator
+from starling.services.moderation import ModerationService
+from starling.services.notifications import NotificationService
 from starling.services.timelines import TimelineService
 from starling.services.tweets import TweetService
 from starling.workers import fanout as fanout_worker
+from starling.workers import notifications as notifications_worker
 
 SECRET_META_KEY = "token_secret"
 
@@ -47,6 +52,10 @@ class App:
     graph: GraphService
     timelines: TimelineService
     fanout: FanoutService
+    hydrator: Hydrator
+    engagement: EngagementService
+    moderation: ModerationService
+    notifications: NotificationService
     run_workers: bool
     _started: bool = field(default=False, repr=False)
 
@@ -158,10 +167,11 @@ async def build(
     secret = settings.secret_key or await store.set_meta_if_absent(
         SECRET_META_KEY, secrets.token_urlsafe(32)
     )
+    hydrator = Hydrator(store=store, tweet_cache=tweet_cache)
     timelines = TimelineService(
         store=store,
         cache=cache,
-        tweet_cache=tweet_cache,
+        hydrator=hydrator,
         rules=rules,
         policy=policy,
         metrics=metrics,
@@ -169,8 +179,10 @@ async def build(
     fanout = FanoutService(
         store=store, cache=cache, rules=rules, policy=policy, metrics=metrics, clock=clock
     )
+    notifications = NotificationService(store=store, ids=ids, clock=clock)
     if run_workers:
         fanout_worker.register(event_log, fanout)
+        notifications_worker.register(event_log, notifications)
     return App(
         settings=settings,
         rules=rules,
@@ -197,5 +209,13 @@ async def build(
         ),
         timelines=timelines,
         fanout=fanout,
+        hydrator=hydrator,
+        engagement=EngagementService(
+            store=store, event_log=event_log, ids=ids, clock=clock, metrics=metrics
+        ),
+        moderation=ModerationService(
+            store=store, event_log=event_log, cache=cache, ids=ids, clock=clock
+        ),
+        notifications=notifications,
         run_workers=run_workers,
     )

@@ -36,7 +36,15 @@ class OutboxRecord(Protocol):
     def payload(self) -> bytes: ...
 
 
-class Store(Protocol):
+class EngagementStore(Protocol):
+    """Likes, bookmarks, engagement counters and per-viewer flags (issue 4)."""
+
+
+class ModerationStore(Protocol):
+    """Blocks, mutes and the notification inbox (issue 4)."""
+
+
+class Store(EngagementStore, ModerationStore, Protocol):
     """The source of truth: users, tweets, follows and the transactional outbox.
 
     Every write method that takes ``events`` writes them to the outbox in the same

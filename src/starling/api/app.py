@@ -17,7 +17,9 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from starling.api import auth, errors
 from starling.api.routes import ops
 from starling.api.routes.accounts import AccountsController
+from starling.api.routes.engagement import EngagementController
 from starling.api.routes.graph import GraphController
+from starling.api.routes.moderation import ModerationController
 from starling.api.routes.timelines import TimelinesController
 from starling.api.routes.tweets import TweetsController
 from starling.bootstrap import App, build
@@ -86,6 +88,8 @@ def create_app(core: App | None = None, *, settings: Settings | None = None) -> 
             TweetsController,
             GraphController,
             TimelinesController,
+            EngagementController,
+            ModerationController,
             ops.healthz,
             ops.readyz,
             ops.metrics,

@@ -12,7 +12,7 @@ import msgspec
 
 from starling.domain.model import User
 from starling.domain.text import hashtags, mentions
-from starling.services.timelines import TweetView
+from starling.services.hydration import TweetView
 
 
 def rfc3339(ms: int) -> str:

@@ -8,7 +8,6 @@ in one batch each → drop what no longer exists → page + cursor.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 
@@ -16,9 +15,9 @@ import msgspec
 
 from starling.domain.errors import UserNotFound
 from starling.domain.feed import FeedRules, ThresholdPolicy, merge_newest_first
-from starling.domain.model import Tweet, User
 from starling.metrics import Metrics
-from starling.ports import BackendUnavailable, Store, TimelineCache, TweetCache
+from starling.ports import BackendUnavailable, Store, TimelineCache
+from starling.services.hydration import Hydrator, TweetView
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +27,6 @@ rebuild took (far fewer than 100 on one machine)."""
 
 MAX_FILL_ROUNDS = 4
 """Extra reads when deleted tweets thin out a page, before returning a short page."""
-
-
-class TweetView(msgspec.Struct, frozen=True):
-    """A hydrated tweet: the row and its author."""
-
-    tweet: Tweet
-    author: User
 
 
 class TimelinePage(msgspec.Struct, frozen=True):
@@ -57,14 +49,14 @@ class TimelineService:
         *,
         store: Store,
         cache: TimelineCache,
-        tweet_cache: TweetCache,
+        hydrator: Hydrator,
         rules: FeedRules,
         policy: ThresholdPolicy,
         metrics: Metrics,
     ) -> None:
         self._store = store
         self._cache = cache
-        self._tweet_cache = tweet_cache
+        self._hydrator = hydrator
         self._rules = rules
         self._policy = policy
         self._metrics = metrics
@@ -150,31 +142,8 @@ class TimelineService:
         return TimelinePage(items, page_ids[-1] if len(ids) > limit and page_ids else None)
 
     async def hydrate(self, tweet_ids: Sequence[int]) -> list[TweetView]:
-        """Tweets and their authors for ``tweet_ids``, in the given order: one multi-get
-        from the tweet cache, one store query for its misses, one for the authors. Ids
-        that no longer exist are dropped."""
-        tweets = await self._cached_tweets(tweet_ids)
-        authors = await self._store.get_users({t.author_id for t in tweets.values()})
-        out: list[TweetView] = []
-        for tweet_id in tweet_ids:
-            tweet = tweets.get(tweet_id)
-            if tweet is not None and (author := authors.get(tweet.author_id)) is not None:
-                out.append(TweetView(tweet, author))
-        return out
-
-    async def _cached_tweets(self, tweet_ids: Sequence[int]) -> dict[int, Tweet]:
-        try:
-            found = await self._tweet_cache.get_many(tweet_ids)
-        except BackendUnavailable:
-            found = {}
-        missing = [i for i in tweet_ids if i not in found]
-        if missing:
-            loaded = await self._store.get_tweets(missing)
-            found.update(loaded)
-            if loaded:
-                with contextlib.suppress(BackendUnavailable):
-                    await self._tweet_cache.put_many(list(loaded.values()))
-        return found
+        """See :meth:`Hydrator.hydrate`."""
+        return await self._hydrator.hydrate(tweet_ids)
 
     # --- cache maintenance -----------------------------------------------------------
     async def _pushed_authors(self, user_id: int) -> list[int]:

@@ -113,3 +113,7 @@ meta = Table(
     Column("key", String(64), primary_key=True),
     Column("value", Text, nullable=False),
 )
+
+# Tables defined in their own modules register on ``metadata`` when imported; importing
+# them here makes ``metadata`` complete for Alembic and for anyone importing the schema.
+from starling.adapters.sql import schema_engagement, schema_moderation  # noqa: E402, F401

@@ -14,13 +14,15 @@ from sqlalchemy.exc import IntegrityError
 
 from starling.adapters.sql import statements as q
 from starling.adapters.sql.database import Conn, Database
+from starling.adapters.sql.engagement import EngagementSql
+from starling.adapters.sql.moderation import ModerationSql
 from starling.adapters.sql.schema import consumer_positions, follows, meta, users
 from starling.domain.errors import UsernameTaken
 from starling.domain.events import Event
 from starling.domain.model import Credentials, NewUser, Tweet, User
 
 
-class SqlStore:
+class SqlStore(EngagementSql, ModerationSql):
     """The ``Store`` port on any SQLAlchemy-supported engine behind a :class:`Database`.
 
     ``insert_ignoring`` builds the engine's ``INSERT ... ON CONFLICT DO NOTHING``.
