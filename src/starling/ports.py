@@ -10,8 +10,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Protocol
 
+from starling.domain.engagement import Counts, ViewerFlags
 from starling.domain.events import AnyEvent, Event
 from starling.domain.model import Credentials, NewUser, Tweet, User
+from starling.domain.notifications import Notification
 
 
 class BackendUnavailable(Exception):
@@ -37,11 +39,105 @@ class OutboxRecord(Protocol):
 
 
 class EngagementStore(Protocol):
-    """Likes, bookmarks, engagement counters and per-viewer flags (issue 4)."""
+    """Likes, bookmarks, engagement counters and per-viewer flags (issue 4).
+
+    Likes and unlikes are idempotent and keep the tweet's like count exact in the same
+    transaction; counts and flags of a whole page are read in one query each.
+    """
+
+    async def like(self, user_id: int, tweet_id: int, events: Sequence[Event]) -> bool:
+        """Record the like, add 1 to the tweet's like count and write ``events``, in one
+        transaction. False (nothing written) if the user already likes the tweet. Does
+        not check that the tweet exists (the service does)."""
+
+    async def unlike(self, user_id: int, tweet_id: int, events: Sequence[Event]) -> bool:
+        """Remove the like, subtract 1 and write ``events``; False (nothing written) if
+        there was no like."""
+
+    async def tweet_counts(self, tweet_ids: Iterable[int]) -> dict[int, Counts]:
+        """Engagement counts of ``tweet_ids`` in one query; tweets nobody engaged with
+        are absent (read them as zero counts)."""
+
+    async def viewer_flags(
+        self, viewer_id: int, tweet_ids: Iterable[int]
+    ) -> dict[int, ViewerFlags]:
+        """What ``viewer_id`` did to each of ``tweet_ids`` (liked, retweeted), in one
+        query; tweets the viewer did nothing to are absent."""
+
+    async def bookmark(
+        self, user_id: int, tweet_id: int, bookmark_id: int, created_at_ms: int
+    ) -> bool:
+        """Bookmark ``tweet_id`` under the snowflake ``bookmark_id`` (the list's order);
+        False (nothing changed, the first bookmark's place kept) if already bookmarked."""
+
+    async def unbookmark(self, user_id: int, tweet_id: int) -> bool:
+        """Remove the bookmark; False if there was none."""
+
+    async def bookmarks_page(
+        self, user_id: int, *, max_id: int | None, limit: int
+    ) -> list[tuple[int, int]]:
+        """``(bookmark_id, tweet_id)`` pairs of ``user_id`` with bookmark_id below
+        ``max_id``, newest bookmark first, at most ``limit``."""
 
 
 class ModerationStore(Protocol):
     """Blocks, mutes and the notification inbox (issue 4)."""
+
+    # --- blocks and mutes -----------------------------------------------------------
+    async def block(self, blocker_id: int, blocked_id: int, events: Sequence[Event]) -> bool:
+        """Record the block and, in the same transaction, remove the follows between the
+        two users both ways (adjusting both users' counts). ``Unfollowed`` events in
+        ``events`` are written only for edges that were removed; other events always.
+        True if the block is new (a repeated block still removes follows that raced it).
+        """
+
+    async def unblock(self, blocker_id: int, blocked_id: int) -> bool:
+        """Remove the block; False if there was none. Follows are not restored."""
+
+    async def mute(self, muter_id: int, muted_id: int, created_at_ms: int) -> bool:
+        """Record the mute; False if it existed."""
+
+    async def unmute(self, muter_id: int, muted_id: int) -> bool:
+        """Remove the mute; False if there was none."""
+
+    async def hidden_author_ids(self, viewer_id: int) -> set[int]:
+        """Users whose tweets ``viewer_id`` must not see: those the viewer blocked, those
+        who blocked the viewer, and those the viewer muted (one query)."""
+
+    async def is_blocking(self, blocker_id: int, blocked_id: int) -> bool:
+        """Whether ``blocker_id`` blocks ``blocked_id`` (one direction)."""
+
+    async def is_blocked(self, a: int, b: int) -> bool:
+        """Whether either of ``a`` and ``b`` blocks the other."""
+
+    async def is_muting(self, muter_id: int, muted_id: int) -> bool: ...
+
+    # --- notifications --------------------------------------------------------------
+    async def add_notifications(self, rows: Sequence[Notification]) -> int:
+        """Insert notifications, ignoring any whose ``(user_id, id)`` is stored (so a
+        re-delivered event adds nothing); returns how many were inserted."""
+
+    async def notifications_page(
+        self, user_id: int, *, max_id: int | None, limit: int
+    ) -> list[Notification]:
+        """``user_id``'s notifications with id below ``max_id``, newest first, at most
+        ``limit``; those whose actor the user blocked, is blocked by or muted are left out."""
+
+    async def unread_count(self, user_id: int) -> int:
+        """Notifications newer than the user's read mark (same exclusions as the page)."""
+
+    async def read_mark(self, user_id: int) -> int:
+        """The user's read mark: notifications with id <= it are read (0: none)."""
+
+    async def mark_notifications_read(self, user_id: int, max_id: int) -> None:
+        """Move the read mark up to ``max_id``; never down (a stale client cannot
+        un-read notifications)."""
+
+    async def newest_notification_id(self, user_id: int) -> int | None:
+        """The largest notification id of ``user_id`` (None when the inbox is empty)."""
+
+    async def delete_notifications_for_tweet(self, tweet_id: int) -> int:
+        """Delete every notification about ``tweet_id``; returns how many."""
 
 
 class Store(EngagementStore, ModerationStore, Protocol):

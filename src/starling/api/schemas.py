@@ -109,6 +109,17 @@ class UsersPage(msgspec.Struct):
     has_more: bool
 
 
+class LikeOut(msgspec.Struct):
+    tweet_id: str
+    liked: bool
+    likes_count: int
+
+
+class BookmarkOut(msgspec.Struct):
+    tweet_id: str
+    bookmarked: bool
+
+
 class FollowOut(msgspec.Struct):
     follower_id: str
     followee_id: str
@@ -157,7 +168,9 @@ def _opt(value: int | None) -> str | None:
 
 
 def tweet_out(view: TweetView, *, authenticated: bool) -> TweetOut:
-    """The Tweet JSON of API.md; ``viewer`` only for authenticated requests."""
+    """The Tweet JSON of API.md; ``viewer`` only for authenticated requests. ``metrics``
+    and ``viewer`` come from the view's annotation (:meth:`Hydrator.annotate`): an
+    unannotated view shows zero counts."""
     t = view.tweet
     return TweetOut(
         id=str(t.id),
@@ -170,6 +183,12 @@ def tweet_out(view: TweetView, *, authenticated: bool) -> TweetOut:
         hashtags=hashtags(t.text),
         mentions=mentions(t.text),
         media=[],
-        metrics=Metrics(t.likes_count, t.retweets_count, t.replies_count),
-        viewer=Viewer(liked=False, retweeted=False) if authenticated else None,
+        metrics=Metrics(view.counts.likes, view.counts.retweets, view.counts.replies),
+        viewer=_viewer(view) if authenticated else None,
     )
+
+
+def _viewer(view: TweetView) -> Viewer:
+    flags = view.viewer
+    # Not annotated for this viewer (e.g. the author's own new tweet): nothing done to it.
+    return Viewer(False, False) if flags is None else Viewer(flags.liked, flags.retweeted)

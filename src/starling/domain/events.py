@@ -39,7 +39,23 @@ class Unfollowed(Event, frozen=True, kw_only=True, tag="unfollowed"):
     celebrity threshold downwards is then known however late the event is processed."""
 
 
-AnyEvent = TweetPosted | TweetDeleted | Followed | Unfollowed
+class Liked(Event, frozen=True, kw_only=True, tag="liked"):
+    """``user_id`` liked ``tweet_id`` (by ``author_id``); written only for a new like."""
+
+    user_id: int
+    tweet_id: int
+    author_id: int
+
+
+class Unliked(Event, frozen=True, kw_only=True, tag="unliked"):
+    """``user_id`` took back a like of ``tweet_id``; written only when one was removed."""
+
+    user_id: int
+    tweet_id: int
+    author_id: int
+
+
+AnyEvent = TweetPosted | TweetDeleted | Followed | Unfollowed | Liked | Unliked
 
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(AnyEvent)

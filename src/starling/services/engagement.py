@@ -2,9 +2,36 @@
 
 from __future__ import annotations
 
+import msgspec
+
+from starling.domain.engagement import NO_COUNTS
+from starling.domain.errors import TweetNotFound
+from starling.domain.events import Liked, Unliked
 from starling.domain.ids import SnowflakeGenerator
+from starling.domain.model import Tweet
 from starling.metrics import Metrics
 from starling.ports import Clock, EventLog, Store
+
+
+class LikeState(msgspec.Struct, frozen=True):
+    """The answer to a like or unlike: whether the user now likes the tweet, and the
+    tweet's like count right after the change (exact: counters commit with the like)."""
+
+    tweet_id: int
+    liked: bool
+    likes_count: int
+
+
+class BookmarkPage(msgspec.Struct, frozen=True):
+    """Bookmarked tweet ids, most recently bookmarked first; ``next_max_id`` is the
+    exclusive bookmark-id cursor of the next page (None on the last page)."""
+
+    tweet_ids: list[int]
+    next_max_id: int | None
+
+    @property
+    def has_more(self) -> bool:
+        return self.next_max_id is not None
 
 
 class EngagementService:
@@ -24,3 +51,71 @@ class EngagementService:
         self._ids = ids
         self._clock = clock
         self._metrics = metrics
+
+    async def _tweet(self, tweet_id: int) -> Tweet:
+        tweet = await self._store.get_tweet(tweet_id)
+        if tweet is None:
+            raise TweetNotFound()
+        return tweet
+
+    async def _likes_count(self, tweet_id: int) -> int:
+        return (await self._store.tweet_counts([tweet_id])).get(tweet_id, NO_COUNTS).likes
+
+    # --- likes -----------------------------------------------------------------------
+    async def like(self, *, user_id: int, tweet_id: int) -> LikeState:
+        """Like a tweet (idempotent: liking twice is one like). A new like commits with
+        its ``Liked`` event (the notifier's input). Raises ``TweetNotFound`` for an
+        unknown or deleted tweet."""
+        tweet = await self._tweet(tweet_id)
+        event = Liked(
+            event_id=self._ids.next_id(),
+            occurred_at_ms=self._clock.now_ms(),
+            user_id=user_id,
+            tweet_id=tweet_id,
+            author_id=tweet.author_id,
+        )
+        if await self._store.like(user_id, tweet_id, [event]):
+            self._event_log.notify()
+        return LikeState(tweet_id, True, await self._likes_count(tweet_id))
+
+    async def unlike(self, *, user_id: int, tweet_id: int) -> LikeState:
+        """Take back a like (idempotent: a no-op when there is none). Raises
+        ``TweetNotFound`` for an unknown or deleted tweet."""
+        tweet = await self._tweet(tweet_id)
+        event = Unliked(
+            event_id=self._ids.next_id(),
+            occurred_at_ms=self._clock.now_ms(),
+            user_id=user_id,
+            tweet_id=tweet_id,
+            author_id=tweet.author_id,
+        )
+        if await self._store.unlike(user_id, tweet_id, [event]):
+            self._event_log.notify()
+        return LikeState(tweet_id, False, await self._likes_count(tweet_id))
+
+    # --- bookmarks -------------------------------------------------------------------
+    async def bookmark(self, *, user_id: int, tweet_id: int) -> bool:
+        """Bookmark a tweet (idempotent: a repeat keeps the first bookmark's place in the
+        list). Private to the user, so no event. Returns True if it was new. Raises
+        ``TweetNotFound`` for an unknown or deleted tweet."""
+        await self._tweet(tweet_id)
+        return await self._store.bookmark(
+            user_id, tweet_id, self._ids.next_id(), self._clock.now_ms()
+        )
+
+    async def unbookmark(self, *, user_id: int, tweet_id: int) -> bool:
+        """Remove a bookmark (idempotent). A bookmark of a since-deleted tweet can still
+        be removed; ``TweetNotFound`` only when there was none and no such tweet."""
+        if await self._store.unbookmark(user_id, tweet_id):
+            return True
+        await self._tweet(tweet_id)
+        return False
+
+    async def bookmarks(self, *, user_id: int, max_id: int | None, limit: int) -> BookmarkPage:
+        """The user's bookmarked tweet ids with bookmark id below ``max_id`` (a cursor
+        from a previous page), most recently bookmarked first, at most ``limit``. Ids of
+        since-deleted tweets are included; hydration drops them."""
+        rows = await self._store.bookmarks_page(user_id, max_id=max_id, limit=limit + 1)
+        page = rows[:limit]
+        next_max_id = page[-1][0] if len(rows) > limit and page else None
+        return BookmarkPage([tweet_id for _, tweet_id in page], next_max_id)

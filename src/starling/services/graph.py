@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from starling.domain.errors import CannotFollowSelf, UserNotFound
+from starling.domain.errors import CannotFollowSelf, Forbidden, UserNotFound
 from starling.domain.events import Followed, Unfollowed
 from starling.domain.ids import SnowflakeGenerator
 from starling.domain.model import Page, User
@@ -38,8 +38,11 @@ class GraphService:
         return followee
 
     async def follow(self, *, follower_id: int, followee_id: int) -> bool:
-        """Follow; True if the edge is new. Raises ``CannotFollowSelf``, ``UserNotFound``."""
+        """Follow; True if the edge is new. Raises ``CannotFollowSelf``, ``UserNotFound``,
+        and ``Forbidden`` (code ``blocked``) when either user blocks the other."""
         await self._check(follower_id, followee_id)
+        if await self._store.is_blocked(follower_id, followee_id):
+            raise Forbidden("You cannot follow this user.", code="blocked")
         event = Followed(
             event_id=self._ids.next_id(),
             occurred_at_ms=self._clock.now_ms(),

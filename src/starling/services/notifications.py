@@ -1,15 +1,50 @@
-"""The notification inbox: produced from events by a worker, read and marked read (issue 4)."""
+"""The notification inbox: produced from events by a worker, read and marked read (issue 4).
+
+Idempotence (STYLE.md habit 4): a notification's id is the ``event_id`` of the event that
+caused it, and the store's key is ``(user_id, id)``. One event notifies each recipient at
+most once (a reply to a user who is also @mentioned is one "reply"), so a re-delivered
+event inserts rows that are all there already: nothing changes. Ids stay time-ordered
+(events are snowflakes), which newest-first paging and the read mark rely on.
+"""
 
 from __future__ import annotations
 
-from starling.domain.events import AnyEvent
+import msgspec
+
+from starling.domain import ids as snowflake
+from starling.domain.events import AnyEvent, Followed, Liked, TweetDeleted, TweetPosted
 from starling.domain.ids import SnowflakeGenerator
+from starling.domain.model import User
+from starling.domain.notifications import Notification, NotificationType
+from starling.domain.text import mentions
 from starling.ports import Clock, Store
 
 
+class InboxPage(msgspec.Struct, frozen=True):
+    """One page of a user's inbox, newest first: the notifications, their actors by id,
+    the read mark (a notification is read when its id <= ``read_mark``), the unread
+    count, and the exclusive cursor of the next page (None on the last)."""
+
+    items: list[Notification]
+    actors: dict[int, User]
+    read_mark: int
+    unread_count: int
+    next_max_id: int | None
+
+    @property
+    def has_more(self) -> bool:
+        return self.next_max_id is not None
+
+
 class NotificationService:
-    """Turns events into notifications (mention, reply, like, retweet, follow) and
-    serves a user's inbox."""
+    """Turns events into notifications (mention, reply, like, follow) and serves a
+    user's inbox. ``retweet`` notifications arrive with retweets, which do not exist yet.
+
+    Events handled: ``TweetPosted`` (mentions of existing users, and a reply to the
+    parent tweet's author), ``Followed`` (the followee), ``Liked`` (the tweet's author),
+    ``TweetDeleted`` (the tweet's notifications are deleted).
+    Nobody is notified of their own action, nor of one by a user they block.
+    """
 
     def __init__(self, *, store: Store, ids: SnowflakeGenerator, clock: Clock) -> None:
         self._store = store
@@ -18,4 +53,86 @@ class NotificationService:
 
     async def handle(self, event: AnyEvent) -> None:
         """Apply one event (the notifications consumer group's handler)."""
-        return None
+        if isinstance(event, TweetPosted):
+            await self._tweet_posted(event)
+        elif isinstance(event, Followed):
+            await self._notify(
+                event, [(event.followee_id, "follow")], actor_id=event.follower_id, tweet_id=None
+            )
+        elif isinstance(event, TweetDeleted):
+            await self._store.delete_notifications_for_tweet(event.tweet_id)
+        elif isinstance(event, Liked):
+            await self._notify(
+                event, [(event.author_id, "like")], actor_id=event.user_id, tweet_id=event.tweet_id
+            )
+
+    async def _tweet_posted(self, event: TweetPosted) -> None:
+        tweet = await self._store.get_tweet(event.tweet_id)
+        if tweet is None:
+            return  # deleted before we got here: its notifications would be deleted too
+        recipients: list[tuple[int, NotificationType]] = []
+        if tweet.reply_to_tweet_id is not None:
+            parent = await self._store.get_tweet(tweet.reply_to_tweet_id)
+            if parent is not None:
+                recipients.append((parent.author_id, "reply"))
+        for username in mentions(tweet.text):
+            user = await self._store.get_user_by_username(username)
+            if user is not None:
+                recipients.append((user.id, "mention"))
+        await self._notify(event, recipients, actor_id=tweet.author_id, tweet_id=tweet.id)
+
+    async def _notify(
+        self,
+        event: AnyEvent,
+        recipients: list[tuple[int, NotificationType]],
+        *,
+        actor_id: int,
+        tweet_id: int | None,
+    ) -> None:
+        """Store one notification per distinct recipient (the first type listed wins),
+        skipping the actor and recipients who block the actor."""
+        rows: list[Notification] = []
+        seen: set[int] = {actor_id}
+        for user_id, kind in recipients:
+            if user_id in seen:
+                continue
+            seen.add(user_id)
+            if await self._store.is_blocking(user_id, actor_id):
+                continue
+            rows.append(
+                Notification(
+                    id=event.event_id,
+                    user_id=user_id,
+                    type=kind,
+                    actor_id=actor_id,
+                    tweet_id=tweet_id,
+                    created_at_ms=snowflake.timestamp_ms(event.event_id),
+                )
+            )
+        if rows:
+            await self._store.add_notifications(rows)
+
+    # --- reads -------------------------------------------------------------------------
+    async def inbox(self, *, user_id: int, max_id: int | None, limit: int) -> InboxPage:
+        """``user_id``'s notifications below ``max_id``, newest first, at most ``limit``,
+        with their actors (User), the read mark and the unread count. Notifications by
+        users hidden from the reader (blocked either way, muted) are left out."""
+        rows = await self._store.notifications_page(user_id, max_id=max_id, limit=limit + 1)
+        items = rows[:limit]
+        actors = await self._store.get_users({n.actor_id for n in items})
+        return InboxPage(
+            items=[n for n in items if n.actor_id in actors],
+            actors=actors,
+            read_mark=await self._store.read_mark(user_id),
+            unread_count=await self._store.unread_count(user_id),
+            next_max_id=items[-1].id if len(rows) > limit and items else None,
+        )
+
+    async def mark_read(self, *, user_id: int, max_id: int | None) -> int:
+        """Mark every notification with id <= ``max_id`` read (all of them when None);
+        the mark never moves back. Returns the unread count after."""
+        if max_id is None:
+            max_id = await self._store.newest_notification_id(user_id)
+        if max_id is not None:
+            await self._store.mark_notifications_read(user_id, max_id)
+        return await self._store.unread_count(user_id)

@@ -2,7 +2,8 @@
 
 Read path (DESIGN.md "Data flow"): cached ids below the cursor ⊕ recent ids of the
 celebrities the viewer follows → k-way merge newest-first → hydrate tweets and authors
-in one batch each → drop what no longer exists → page + cursor.
+in one batch each → drop what no longer exists and what the viewer must not see
+(authors blocked either way or muted: one query per read) → page + cursor.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 
 import msgspec
 
-from starling.domain.errors import UserNotFound
+from starling.domain.errors import Forbidden, TweetNotFound, UserNotFound
 from starling.domain.feed import FeedRules, ThresholdPolicy, merge_newest_first
 from starling.metrics import Metrics
 from starling.ports import BackendUnavailable, Store, TimelineCache
@@ -96,7 +97,8 @@ class TimelineService:
             pulled = await self._store.tweet_ids_by_authors(celebrities, max_id=cursor, limit=want)
             return merge_newest_first((cached, pulled), want)
 
-        page = await self._fill(fetch, max_id, limit)
+        hidden = await self._store.hidden_author_ids(viewer_id)
+        page = await self._fill(fetch, max_id, limit, hidden)
         self._metrics.timeline_reads.labels(source=source).inc()
         return page
 
@@ -108,38 +110,53 @@ class TimelineService:
         async def fetch(cursor: int | None, want: int) -> list[int]:
             return await self._store.tweet_ids_by_authors(authors, max_id=cursor, limit=want)
 
-        return await self._fill(fetch, max_id, limit)
+        hidden = await self._store.hidden_author_ids(viewer_id)
+        return await self._fill(fetch, max_id, limit, hidden)
 
     async def _fill(
         self,
         fetch: Callable[[int | None, int], Awaitable[list[int]]],
         max_id: int | None,
         limit: int,
+        hidden_authors: set[int],
     ) -> TimelinePage:
         """Page through ``fetch(cursor, want)`` (ids below cursor, newest first) until
-        ``limit`` hydrated tweets are collected; ids of deleted tweets are skipped, so a
-        page may need more than one fetch. The cursor is the last id examined, so pages
-        neither skip nor repeat entries."""
+        ``limit`` hydrated tweets are collected; ids of deleted tweets and tweets by
+        ``hidden_authors`` are skipped, so a page may need more than one fetch. The
+        cursor is the last id examined, so pages neither skip nor repeat entries."""
         items: list[TweetView] = []
         cursor = max_id
         for _ in range(MAX_FILL_ROUNDS):
             want = limit - len(items)
             ids = await fetch(cursor, want + 1)
             page_ids = ids[:want]
-            items.extend(await self.hydrate(page_ids))
+            items.extend(
+                v for v in await self.hydrate(page_ids) if v.author.id not in hidden_authors
+            )
             cursor = page_ids[-1] if len(ids) > want and page_ids else None
             if cursor is None or len(items) >= limit:
                 break
         return TimelinePage(items, cursor)
 
-    async def user_timeline(self, *, user_id: int, max_id: int | None, limit: int) -> TimelinePage:
-        """Tweets by ``user_id`` below ``max_id``, newest first. Raises ``UserNotFound``."""
+    async def user_timeline(
+        self, *, user_id: int, max_id: int | None, limit: int, viewer_id: int | None = None
+    ) -> TimelinePage:
+        """Tweets by ``user_id`` below ``max_id``, newest first. Raises ``UserNotFound``,
+        and ``Forbidden`` when ``user_id`` blocks ``viewer_id`` (None: anonymous)."""
         if await self._store.get_user(user_id) is None:
             raise UserNotFound()
+        if viewer_id is not None and await self._store.is_blocking(user_id, viewer_id):
+            raise Forbidden("This user has blocked you.", code="blocked")
         ids = await self._store.tweet_ids_by_authors([user_id], max_id=max_id, limit=limit + 1)
         page_ids = ids[:limit]
         items = await self.hydrate(page_ids)
         return TimelinePage(items, page_ids[-1] if len(ids) > limit and page_ids else None)
+
+    async def check_readable(self, view: TweetView, *, viewer_id: int | None) -> None:
+        """Raise ``TweetNotFound`` when the tweet's author blocks ``viewer_id`` (None:
+        anonymous): to a blocked user the blocker's tweets do not exist."""
+        if viewer_id is not None and await self._store.is_blocking(view.author.id, viewer_id):
+            raise TweetNotFound()
 
     async def hydrate(self, tweet_ids: Sequence[int]) -> list[TweetView]:
         """See :meth:`Hydrator.hydrate`."""

@@ -43,7 +43,8 @@ class TweetService:
 
         Raises ``TextEmpty`` / ``TextTooLong`` (1..280 code points after NFC),
         ``UserNotFound`` for an unknown author, ``TweetNotFound`` for an unknown
-        replied-to or quoted tweet.
+        replied-to or quoted tweet, ``Forbidden`` (code ``blocked``) for a reply to a
+        tweet whose author blocks the poster.
         """
         body = normalize_tweet_text(text)
         if await self._store.get_user(author_id) is None:
@@ -51,6 +52,10 @@ class TweetService:
         for ref in (reply_to_tweet_id, quote_tweet_id):
             if ref is not None and await self._store.get_tweet(ref) is None:
                 raise TweetNotFound()
+        if reply_to_tweet_id is not None:
+            parent = await self._store.get_tweet(reply_to_tweet_id)
+            if parent is not None and await self._store.is_blocking(parent.author_id, author_id):
+                raise Forbidden("You cannot reply to this user.", code="blocked")
         tweet_id = self._ids.next_id()
         tweet = Tweet(
             id=tweet_id,

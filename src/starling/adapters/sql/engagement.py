@@ -1,18 +1,205 @@
 """``EngagementStore`` in SQL: likes, bookmarks, counters and viewer flags (a mixin of
-:class:`~starling.adapters.sql.store.SqlStore`, which provides ``self.db`` and
-``self._insert_ignoring``)."""
+:class:`~starling.adapters.sql.store.SqlStore`, which provides ``self.db``,
+``self._insert_ignoring`` and ``self._write_events``).
+
+Like counts are *sharded counters* (see :mod:`schema_engagement`): a new like inserts its
+``likes`` row and adds 1 to one of ``COUNTER_SHARDS`` rows of the tweet, picked at random,
+in the same transaction. Concurrent likers of one viral tweet thus wait on a row lock
+only when they pick the same shard, instead of all queueing on one hot row. The count is
+exact as soon as the like commits.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import random
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import Insert, Table
+from sqlalchemy import (
+    CompoundSelect,
+    Delete,
+    Insert,
+    Select,
+    SmallInteger,
+    Table,
+    Update,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    union_all,
+    update,
+)
 
-from starling.adapters.sql.database import Database
+from starling.adapters.sql.database import Conn, Database
+from starling.adapters.sql.schema_engagement import (
+    COUNTER_SHARDS,
+    bookmarks,
+    likes,
+    tweet_counters,
+)
+from starling.domain.engagement import Counts, ViewerFlags
+from starling.domain.events import Event
+
+LIKED = 1
+"""``kind`` of a viewer-flags row that comes from ``likes``. A retweets table will add
+``RETWEETED`` rows to the same query with one more ``UNION ALL`` branch."""
+
+RETWEETED = 2
 
 
+# --- statements -------------------------------------------------------------------------
+def delete_like(user_id: int, tweet_id: int) -> Delete:
+    return delete(likes).where(likes.c.user_id == user_id, likes.c.tweet_id == tweet_id)
+
+
+def bump_like_shard(tweet_id: int, shard: int, delta: int) -> Update:
+    return (
+        update(tweet_counters)
+        .where(tweet_counters.c.tweet_id == tweet_id, tweet_counters.c.shard == shard)
+        .values(likes=tweet_counters.c.likes + delta)
+    )
+
+
+def select_counts(tweet_ids: Sequence[int]) -> Select[Any]:
+    """One row per tweet with counter rows: ``(tweet_id, likes, retweets, replies)``,
+    each the sum over the tweet's shards."""
+    c = tweet_counters.c
+    return (
+        select(c.tweet_id, func.sum(c.likes), func.sum(c.retweets), func.sum(c.replies))
+        .where(c.tweet_id.in_(tweet_ids))
+        .group_by(c.tweet_id)
+    )
+
+
+def select_viewer_flags(
+    viewer_id: int, tweet_ids: Sequence[int]
+) -> Select[Any] | CompoundSelect[Any]:
+    """``(tweet_id, kind)`` rows: one per thing ``viewer_id`` did to one of ``tweet_ids``.
+
+    One branch per engagement table, joined by ``UNION ALL`` (each branch is a range of
+    that table's ``(user_id, tweet_id)`` primary key). Only likes exist so far; retweets
+    will be a second branch yielding :data:`RETWEETED`.
+    """
+    branches: list[Select[Any]] = [
+        select(likes.c.tweet_id, literal(LIKED, SmallInteger).label("kind")).where(
+            likes.c.user_id == viewer_id, likes.c.tweet_id.in_(tweet_ids)
+        ),
+    ]
+    return branches[0] if len(branches) == 1 else union_all(*branches)
+
+
+def insert_bookmark() -> Insert:
+    return insert(bookmarks)
+
+
+def delete_bookmark(user_id: int, tweet_id: int) -> Delete:
+    return delete(bookmarks).where(bookmarks.c.user_id == user_id, bookmarks.c.tweet_id == tweet_id)
+
+
+def select_bookmarks_page(user_id: int, max_id: int | None, limit: int) -> Select[Any]:
+    stmt = select(bookmarks.c.bookmark_id, bookmarks.c.tweet_id).where(
+        bookmarks.c.user_id == user_id
+    )
+    if max_id is not None:
+        stmt = stmt.where(bookmarks.c.bookmark_id < max_id)
+    return stmt.order_by(bookmarks.c.bookmark_id.desc()).limit(limit)
+
+
+# --- the mixin --------------------------------------------------------------------------
 class EngagementSql:
     """Mixin: the engagement half of the SQL store."""
 
     db: Database
     _insert_ignoring: Callable[[Table], Insert]
+
+    async def _write_events(self, conn: Conn, events: Sequence[Event]) -> None:
+        raise NotImplementedError  # SqlStore's (PostgresStore's) wins in the MRO
+
+    async def _bump_likes(self, conn: Conn, tweet_id: int, delta: int) -> None:
+        """Add ``delta`` to one random shard of the tweet's counters (creating the shard
+        row at 0 first). A shard may go negative after unlikes; only sums are read."""
+        shard = random.randrange(COUNTER_SHARDS)
+        await conn.execute(
+            self._insert_ignoring(tweet_counters).values(tweet_id=tweet_id, shard=shard)
+        )
+        await conn.execute(bump_like_shard(tweet_id, shard, delta))
+
+    async def like(self, user_id: int, tweet_id: int, events: Sequence[Event]) -> bool:
+        async with self.db.begin() as conn:
+            # INSERT ... ON CONFLICT DO NOTHING: of two identical concurrent likes, exactly
+            # one inserts (rowcount 1) and counts; the other sees rowcount 0.
+            inserted = await conn.execute(
+                self._insert_ignoring(likes).values(
+                    user_id=user_id,
+                    tweet_id=tweet_id,
+                    created_at_ms=events[0].occurred_at_ms if events else 0,
+                )
+            )
+            if inserted.rowcount == 0:
+                return False
+            await self._bump_likes(conn, tweet_id, 1)
+            await self._write_events(conn, events)
+        return True
+
+    async def unlike(self, user_id: int, tweet_id: int, events: Sequence[Event]) -> bool:
+        async with self.db.begin() as conn:
+            if (await conn.execute(delete_like(user_id, tweet_id))).rowcount == 0:
+                return False
+            await self._bump_likes(conn, tweet_id, -1)
+            await self._write_events(conn, events)
+        return True
+
+    async def tweet_counts(self, tweet_ids: Iterable[int]) -> dict[int, Counts]:
+        ids = list(set(tweet_ids))
+        if not ids:
+            return {}
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(select_counts(ids))).all()
+        # sum() is NUMERIC on PostgreSQL for BIGINT and BIGINT for INT: int() either way.
+        return {row[0]: Counts(int(row[1]), int(row[2]), int(row[3])) for row in rows}
+
+    async def viewer_flags(
+        self, viewer_id: int, tweet_ids: Iterable[int]
+    ) -> dict[int, ViewerFlags]:
+        ids = list(set(tweet_ids))
+        if not ids:
+            return {}
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(select_viewer_flags(viewer_id, ids))).all()
+        kinds: dict[int, set[int]] = {}
+        for tweet_id, kind in rows:
+            kinds.setdefault(tweet_id, set()).add(kind)
+        return {
+            tweet_id: ViewerFlags(liked=LIKED in found, retweeted=RETWEETED in found)
+            for tweet_id, found in kinds.items()
+        }
+
+    async def bookmark(
+        self, user_id: int, tweet_id: int, bookmark_id: int, created_at_ms: int
+    ) -> bool:
+        async with self.db.begin() as conn:
+            inserted = await conn.execute(
+                self._insert_ignoring(bookmarks).values(
+                    user_id=user_id,
+                    tweet_id=tweet_id,
+                    bookmark_id=bookmark_id,
+                    created_at_ms=created_at_ms,
+                )
+            )
+        return bool(inserted.rowcount)
+
+    async def unbookmark(self, user_id: int, tweet_id: int) -> bool:
+        async with self.db.begin() as conn:
+            removed = await conn.execute(delete_bookmark(user_id, tweet_id))
+        return bool(removed.rowcount)
+
+    async def bookmarks_page(
+        self, user_id: int, *, max_id: int | None, limit: int
+    ) -> list[tuple[int, int]]:
+        if limit <= 0:
+            return []
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(select_bookmarks_page(user_id, max_id, limit))).all()
+        return [(row[0], row[1]) for row in rows]

@@ -2,9 +2,76 @@
 
 from __future__ import annotations
 
-from litestar import Controller
+from litestar import Controller, delete, get, post
+from litestar.params import FromPath, FromQuery
+
+from starling.api.deps import Core, ViewerId
+from starling.api.params import decode_cursor, encode_cursor, parse_id, parse_limit
+from starling.api.schemas import BookmarkOut, LikeOut, TweetsPage, tweet_out
+from starling.domain.errors import TweetNotFound
+from starling.services.engagement import LikeState
+
+
+def _like_out(state: LikeState) -> LikeOut:
+    return LikeOut(str(state.tweet_id), state.liked, state.likes_count)
 
 
 class EngagementController(Controller):
     path = "/api/v1"
     tags = ["engagement"]
+
+    @post("/tweets/{tweet_id:str}/like", status_code=200, summary="Like a tweet (idempotent)")
+    async def like(self, tweet_id: FromPath[str], core: Core, viewer_id: ViewerId) -> LikeOut:
+        state = await core.engagement.like(
+            user_id=viewer_id, tweet_id=parse_id(tweet_id, TweetNotFound)
+        )
+        return _like_out(state)
+
+    @delete("/tweets/{tweet_id:str}/like", status_code=200, summary="Unlike a tweet (idempotent)")
+    async def unlike(self, tweet_id: FromPath[str], core: Core, viewer_id: ViewerId) -> LikeOut:
+        state = await core.engagement.unlike(
+            user_id=viewer_id, tweet_id=parse_id(tweet_id, TweetNotFound)
+        )
+        return _like_out(state)
+
+    @post(
+        "/tweets/{tweet_id:str}/bookmark", status_code=200, summary="Bookmark a tweet (idempotent)"
+    )
+    async def bookmark(
+        self, tweet_id: FromPath[str], core: Core, viewer_id: ViewerId
+    ) -> BookmarkOut:
+        tid = parse_id(tweet_id, TweetNotFound)
+        await core.engagement.bookmark(user_id=viewer_id, tweet_id=tid)
+        return BookmarkOut(str(tid), bookmarked=True)
+
+    @delete(
+        "/tweets/{tweet_id:str}/bookmark",
+        status_code=200,
+        summary="Remove a bookmark (idempotent)",
+    )
+    async def unbookmark(
+        self, tweet_id: FromPath[str], core: Core, viewer_id: ViewerId
+    ) -> BookmarkOut:
+        tid = parse_id(tweet_id, TweetNotFound)
+        await core.engagement.unbookmark(user_id=viewer_id, tweet_id=tid)
+        return BookmarkOut(str(tid), bookmarked=False)
+
+    @get("/bookmarks", summary="The viewer's bookmarks, most recently bookmarked first")
+    async def bookmarks(
+        self,
+        core: Core,
+        viewer_id: ViewerId,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[str | None] = None,
+    ) -> TweetsPage:
+        page = await core.engagement.bookmarks(
+            user_id=viewer_id, max_id=decode_cursor(cursor), limit=parse_limit(limit)
+        )
+        # Bookmarks of since-deleted tweets drop out here: a page may be short, and the
+        # cursor (a bookmark id) still continues right after it.
+        views = await core.hydrator.hydrate(page.tweet_ids, viewer_id=viewer_id)
+        return TweetsPage(
+            [tweet_out(v, authenticated=True) for v in views],
+            encode_cursor(page.next_max_id),
+            page.has_more,
+        )

@@ -2,9 +2,117 @@
 
 from __future__ import annotations
 
-from litestar import Controller
+import msgspec
+from litestar import Controller, delete, get, post
+from litestar.params import FromPath, FromQuery, JSONBody
+
+from starling.api.deps import Core, ViewerId
+from starling.api.params import decode_cursor, encode_cursor, parse_body_id, parse_id, parse_limit
+from starling.api.schemas import TweetOut, UserSummary, rfc3339, tweet_out, user_summary
+from starling.domain.errors import UserNotFound
 
 
+# --- bodies --------------------------------------------------------------------------------
+class BlockOut(msgspec.Struct):
+    blocking: bool
+
+
+class MuteOut(msgspec.Struct):
+    muting: bool
+
+
+class MarkRead(msgspec.Struct, forbid_unknown_fields=True):
+    """``max_id``: the newest notification id read (decimal string); absent: all."""
+
+    max_id: str | None = None
+
+
+class UnreadOut(msgspec.Struct):
+    unread_count: int
+
+
+class NotificationOut(msgspec.Struct):
+    id: str
+    type: str
+    actor: UserSummary
+    tweet: TweetOut | None
+    created_at: str
+    read: bool
+
+
+class NotificationsPage(msgspec.Struct):
+    notifications: list[NotificationOut]
+    next_cursor: str | None
+    has_more: bool
+    unread_count: int
+
+
+# --- routes --------------------------------------------------------------------------------
 class ModerationController(Controller):
     path = "/api/v1"
     tags = ["moderation"]
+
+    @post("/users/{user_id:str}/block", status_code=200, summary="Block a user (idempotent)")
+    async def block(self, user_id: FromPath[str], core: Core, viewer_id: ViewerId) -> BlockOut:
+        target = parse_id(user_id, UserNotFound)
+        await core.moderation.block(blocker_id=viewer_id, blocked_id=target)
+        return BlockOut(blocking=True)
+
+    @delete("/users/{user_id:str}/block", status_code=200, summary="Unblock a user (idempotent)")
+    async def unblock(self, user_id: FromPath[str], core: Core, viewer_id: ViewerId) -> BlockOut:
+        target = parse_id(user_id, UserNotFound)
+        await core.moderation.unblock(blocker_id=viewer_id, blocked_id=target)
+        return BlockOut(blocking=False)
+
+    @post("/users/{user_id:str}/mute", status_code=200, summary="Mute a user (idempotent)")
+    async def mute(self, user_id: FromPath[str], core: Core, viewer_id: ViewerId) -> MuteOut:
+        target = parse_id(user_id, UserNotFound)
+        await core.moderation.mute(muter_id=viewer_id, muted_id=target)
+        return MuteOut(muting=True)
+
+    @delete("/users/{user_id:str}/mute", status_code=200, summary="Unmute a user (idempotent)")
+    async def unmute(self, user_id: FromPath[str], core: Core, viewer_id: ViewerId) -> MuteOut:
+        target = parse_id(user_id, UserNotFound)
+        await core.moderation.unmute(muter_id=viewer_id, muted_id=target)
+        return MuteOut(muting=False)
+
+    @get("/notifications", summary="The viewer's notifications, newest first")
+    async def notifications(
+        self,
+        core: Core,
+        viewer_id: ViewerId,
+        cursor: FromQuery[str | None] = None,
+        limit: FromQuery[str | None] = None,
+    ) -> NotificationsPage:
+        page = await core.notifications.inbox(
+            user_id=viewer_id, max_id=decode_cursor(cursor), limit=parse_limit(limit)
+        )
+        tweet_ids = [n.tweet_id for n in page.items if n.tweet_id is not None]
+        views = {v.tweet.id: v for v in await core.timelines.hydrate(tweet_ids)}
+        out: list[NotificationOut] = []
+        for n in page.items:
+            view = views.get(n.tweet_id) if n.tweet_id is not None else None
+            if n.tweet_id is not None and view is None:
+                continue  # the tweet was just deleted; the worker removes the notification
+            out.append(
+                NotificationOut(
+                    id=str(n.id),
+                    type=n.type,
+                    actor=user_summary(page.actors[n.actor_id]),
+                    tweet=tweet_out(view, authenticated=True) if view is not None else None,
+                    created_at=rfc3339(n.created_at_ms),
+                    read=n.id <= page.read_mark,
+                )
+            )
+        return NotificationsPage(
+            out, encode_cursor(page.next_max_id), page.has_more, page.unread_count
+        )
+
+    @post("/notifications/read", status_code=200, summary="Mark notifications read")
+    async def mark_read(
+        self, data: JSONBody[MarkRead], core: Core, viewer_id: ViewerId
+    ) -> UnreadOut:
+        unread = await core.notifications.mark_read(
+            user_id=viewer_id, max_id=parse_body_id(data.max_id, "max_id")
+        )
+        return UnreadOut(unread)

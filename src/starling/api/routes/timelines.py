@@ -8,13 +8,17 @@ from litestar.params import FromPath, FromQuery
 from starling.api.deps import Core, MaybeViewerId, ViewerId
 from starling.api.params import decode_cursor, encode_cursor, parse_id, parse_limit
 from starling.api.schemas import TweetsPage, tweet_out
+from starling.bootstrap import App
 from starling.domain.errors import UserNotFound
 from starling.services.timelines import TimelinePage
 
 
-def _page(page: TimelinePage, *, authenticated: bool) -> TweetsPage:
+async def _page(core: App, page: TimelinePage, *, viewer_id: int | None) -> TweetsPage:
+    """The page's JSON, with counts and the viewer's flags added in two queries for the
+    whole page (the timeline service hydrates tweets and authors only)."""
+    views = await core.hydrator.annotate(page.items, viewer_id=viewer_id)
     return TweetsPage(
-        [tweet_out(v, authenticated=authenticated) for v in page.items],
+        [tweet_out(v, authenticated=viewer_id is not None) for v in views],
         encode_cursor(page.next_max_id),
         page.has_more,
     )
@@ -35,7 +39,7 @@ class TimelinesController(Controller):
         page = await core.timelines.home(
             viewer_id=viewer_id, max_id=decode_cursor(cursor), limit=parse_limit(limit)
         )
-        return _page(page, authenticated=True)
+        return await _page(core, page, viewer_id=viewer_id)
 
     @get("/users/{user_id:str}/tweets", summary="User timeline: a user's tweets")
     async def user_tweets(
@@ -50,5 +54,6 @@ class TimelinesController(Controller):
             user_id=parse_id(user_id, UserNotFound),
             max_id=decode_cursor(cursor),
             limit=parse_limit(limit),
+            viewer_id=maybe_viewer_id,
         )
-        return _page(page, authenticated=maybe_viewer_id is not None)
+        return await _page(core, page, viewer_id=maybe_viewer_id)

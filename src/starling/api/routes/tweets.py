@@ -25,16 +25,20 @@ class TweetsController(Controller):
             reply_to_tweet_id=parse_body_id(data.reply_to_tweet_id, "reply_to_tweet_id"),
             quote_tweet_id=parse_body_id(data.quote_tweet_id, "quote_tweet_id"),
         )
-        (view,) = await core.timelines.hydrate([tweet.id])
+        # No annotate: a tweet just posted has no likes, and its author has not liked it.
+        (view,) = await core.hydrator.hydrate([tweet.id])
         return tweet_out(view, authenticated=True)
 
     @get("/{tweet_id:str}", summary="A tweet by id")
     async def read(
         self, tweet_id: FromPath[str], core: Core, maybe_viewer_id: MaybeViewerId
     ) -> TweetOut:
-        views = await core.timelines.hydrate([parse_id(tweet_id, TweetNotFound)])
+        views = await core.hydrator.hydrate(
+            [parse_id(tweet_id, TweetNotFound)], viewer_id=maybe_viewer_id, engagement=True
+        )
         if not views:
             raise TweetNotFound()
+        await core.timelines.check_readable(views[0], viewer_id=maybe_viewer_id)
         return tweet_out(views[0], authenticated=maybe_viewer_id is not None)
 
     @delete("/{tweet_id:str}", status_code=204, summary="Delete one's own tweet")

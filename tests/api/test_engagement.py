@@ -1,0 +1,283 @@
+"""Likes, bookmarks, engagement counts and viewer flags through the HTTP API (issue 4),
+on both configurations."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from conftest import Account, Harness
+from starling.adapters.sqlite.store import SqliteStore
+
+
+async def like(starling: Harness, who: Account, tweet_id: int) -> dict[str, Any]:
+    r = await starling.client.post(f"/api/v1/tweets/{tweet_id}/like", headers=who.headers)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+async def unlike(starling: Harness, who: Account, tweet_id: int) -> dict[str, Any]:
+    r = await starling.client.delete(f"/api/v1/tweets/{tweet_id}/like", headers=who.headers)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+async def read_tweet(starling: Harness, tweet_id: int, who: Account | None) -> dict[str, Any]:
+    headers = who.headers if who else {}
+    r = await starling.client.get(f"/api/v1/tweets/{tweet_id}", headers=headers)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+async def bookmarks(
+    starling: Harness, who: Account, *, cursor: str | None = None, limit: int = 20
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"limit": limit}
+    if cursor is not None:
+        params["cursor"] = cursor
+    r = await starling.client.get("/api/v1/bookmarks", params=params, headers=who.headers)
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+# --- likes ------------------------------------------------------------------------------
+async def test_liking_twice_is_one_like_and_unliking_twice_is_none(starling: Harness) -> None:
+    alice, bob = await starling.register(), await starling.register()
+    tweet_id = await starling.post(alice, "like me")
+
+    assert await like(starling, bob, tweet_id) == {
+        "tweet_id": str(tweet_id),
+        "liked": True,
+        "likes_count": 1,
+    }
+    assert (await like(starling, bob, tweet_id))["likes_count"] == 1
+    assert (await like(starling, alice, tweet_id))["likes_count"] == 2
+    assert (await read_tweet(starling, tweet_id, None))["metrics"] == {
+        "likes": 2,
+        "retweets": 0,
+        "replies": 0,
+    }
+
+    assert await unlike(starling, bob, tweet_id) == {
+        "tweet_id": str(tweet_id),
+        "liked": False,
+        "likes_count": 1,
+    }
+    assert (await unlike(starling, bob, tweet_id))["likes_count"] == 1
+    assert (await read_tweet(starling, tweet_id, None))["metrics"]["likes"] == 1
+
+
+async def test_liking_an_unknown_or_deleted_tweet_is_404(starling: Harness) -> None:
+    alice = await starling.register()
+    tweet_id = await starling.post(alice, "soon gone")
+    await starling.delete(alice, tweet_id)
+    for path in (f"/api/v1/tweets/{tweet_id}/like", "/api/v1/tweets/12345/like"):
+        for method in ("POST", "DELETE"):
+            r = await starling.client.request(method, path, headers=alice.headers)
+            assert r.status_code == 404, r.text
+            assert r.json()["error"]["code"] == "tweet_not_found"
+    r = await starling.client.post("/api/v1/tweets/not-an-id/like", headers=alice.headers)
+    assert r.status_code == 404
+
+
+async def test_engagement_endpoints_need_a_token(starling: Harness) -> None:
+    alice = await starling.register()
+    tweet_id = await starling.post(alice, "hello")
+    for method, path in (
+        ("POST", f"/api/v1/tweets/{tweet_id}/like"),
+        ("DELETE", f"/api/v1/tweets/{tweet_id}/like"),
+        ("POST", f"/api/v1/tweets/{tweet_id}/bookmark"),
+        ("DELETE", f"/api/v1/tweets/{tweet_id}/bookmark"),
+        ("GET", "/api/v1/bookmarks"),
+    ):
+        r = await starling.client.request(method, path)
+        assert r.status_code == 401, (method, path, r.text)
+        assert r.json()["error"]["code"] == "unauthorized"
+
+
+async def test_viewer_liked_is_per_viewer_and_absent_for_anonymous_readers(
+    starling: Harness,
+) -> None:
+    alice, bob = await starling.register(), await starling.register()
+    await starling.follow(bob, alice)
+    await starling.home_ids(bob)
+    liked_id = await starling.post(alice, "liked by bob")
+    other_id = await starling.post(alice, "not liked")
+    await like(starling, bob, liked_id)
+    await starling.drain()
+
+    assert (await read_tweet(starling, liked_id, bob))["viewer"] == {
+        "liked": True,
+        "retweeted": False,
+    }
+    assert (await read_tweet(starling, liked_id, alice))["viewer"]["liked"] is False
+    assert (await read_tweet(starling, other_id, bob))["viewer"]["liked"] is False
+    assert "viewer" not in await read_tweet(starling, liked_id, None)
+
+    home = {t["id"]: t for t in (await starling.home_page(bob))["tweets"]}
+    assert home[str(liked_id)]["viewer"]["liked"] is True
+    assert home[str(liked_id)]["metrics"]["likes"] == 1
+    assert home[str(other_id)]["viewer"]["liked"] is False
+
+    r = await starling.client.get(f"/api/v1/users/{alice.id}/tweets", headers=bob.headers)
+    by_id = {t["id"]: t for t in r.json()["tweets"]}
+    assert by_id[str(liked_id)]["viewer"]["liked"] is True
+    anonymous = (await starling.client.get(f"/api/v1/users/{alice.id}/tweets")).json()["tweets"]
+    assert all("viewer" not in t for t in anonymous)
+    assert {t["id"]: t["metrics"]["likes"] for t in anonymous} == {
+        str(liked_id): 1,
+        str(other_id): 0,
+    }
+
+    await unlike(starling, bob, liked_id)
+    assert (await read_tweet(starling, liked_id, bob))["viewer"]["liked"] is False
+
+
+async def test_fifty_clients_liking_one_tweet_twenty_times_each_count_fifty(
+    starling: Harness,
+) -> None:
+    author = await starling.register()
+    tweet_id = await starling.post(author, "going viral")
+    fans = [await starling.register() for _ in range(50)]
+
+    answers = await asyncio.gather(
+        *(like(starling, fan, tweet_id) for _ in range(20) for fan in fans)
+    )
+
+    assert all(a["liked"] for a in answers)
+    assert max(a["likes_count"] for a in answers) == 50
+    assert (await read_tweet(starling, tweet_id, None))["metrics"]["likes"] == 50
+    assert (await like(starling, fans[0], tweet_id))["likes_count"] == 50
+
+
+# --- bookmarks --------------------------------------------------------------------------
+async def test_bookmarks_are_idempotent_and_listed_most_recent_first(starling: Harness) -> None:
+    alice, bob = await starling.register(), await starling.register()
+    t1, t2, t3 = [await starling.post(alice, f"tweet {i}") for i in range(3)]
+
+    for tweet_id in (t2, t1, t3, t2):  # the second bookmark of t2 changes nothing
+        r = await starling.client.post(f"/api/v1/tweets/{tweet_id}/bookmark", headers=bob.headers)
+        assert r.status_code == 200, r.text
+        assert r.json() == {"tweet_id": str(tweet_id), "bookmarked": True}
+
+    page = await bookmarks(starling, bob)
+    assert [t["id"] for t in page["tweets"]] == [str(t3), str(t1), str(t2)]
+    assert page["has_more"] is False
+    assert page["next_cursor"] is None
+    assert all(t["viewer"] == {"liked": False, "retweeted": False} for t in page["tweets"])
+    assert (await bookmarks(starling, alice))["tweets"] == []
+
+    for _ in range(2):
+        r = await starling.client.delete(f"/api/v1/tweets/{t1}/bookmark", headers=bob.headers)
+        assert r.status_code == 200, r.text
+        assert r.json() == {"tweet_id": str(t1), "bookmarked": False}
+    assert [t["id"] for t in (await bookmarks(starling, bob))["tweets"]] == [str(t3), str(t2)]
+
+
+async def test_bookmarks_page_by_cursor_without_gaps_or_repeats(starling: Harness) -> None:
+    alice = await starling.register()
+    tweet_ids = [await starling.post(alice, f"tweet {i}") for i in range(5)]
+    for tweet_id in tweet_ids:
+        r = await starling.client.post(f"/api/v1/tweets/{tweet_id}/bookmark", headers=alice.headers)
+        assert r.status_code == 200, r.text
+    await like(starling, alice, tweet_ids[0])
+
+    seen: list[dict[str, Any]] = []
+    cursor: str | None = None
+    while True:
+        page = await bookmarks(starling, alice, cursor=cursor, limit=2)
+        assert len(page["tweets"]) <= 2
+        seen.extend(page["tweets"])
+        if not page["has_more"]:
+            break
+        cursor = page["next_cursor"]
+    assert [t["id"] for t in seen] == [str(i) for i in reversed(tweet_ids)]
+    assert seen[-1]["viewer"]["liked"] is True
+    assert seen[-1]["metrics"]["likes"] == 1
+
+    r = await starling.client.get(
+        "/api/v1/bookmarks", params={"cursor": "garbage!"}, headers=alice.headers
+    )
+    assert r.status_code == 422
+
+
+async def test_bookmarks_of_deleted_tweets_drop_out(starling: Harness) -> None:
+    alice, bob = await starling.register(), await starling.register()
+    kept, gone = await starling.post(alice, "kept"), await starling.post(alice, "gone")
+    for tweet_id in (kept, gone):
+        await starling.client.post(f"/api/v1/tweets/{tweet_id}/bookmark", headers=bob.headers)
+    await starling.delete(alice, gone)
+
+    assert [t["id"] for t in (await bookmarks(starling, bob))["tweets"]] == [str(kept)]
+    r = await starling.client.post(f"/api/v1/tweets/{gone}/bookmark", headers=bob.headers)
+    assert r.status_code == 404
+    # Removing a bookmark of a since-deleted tweet still works; of an unknown one is 404.
+    r = await starling.client.delete(f"/api/v1/tweets/{gone}/bookmark", headers=bob.headers)
+    assert r.status_code == 200, r.text
+    r = await starling.client.delete(f"/api/v1/tweets/{gone}/bookmark", headers=bob.headers)
+    assert r.status_code == 404
+
+
+# --- hydration cost -----------------------------------------------------------------------
+HYDRATION_QUERIES = 4
+"""Store queries to hydrate a page with viewer flags, whatever its size: tweets (the
+embedded tweet cache holds nothing), authors, counts, viewer flags."""
+
+
+@contextmanager
+def counted_statements(store: SqliteStore) -> Iterator[list[str]]:
+    """Every SQL statement run on ``store``'s engine inside the block, in order."""
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(store.engine, "before_cursor_execute", count)
+    try:
+        yield statements
+    finally:
+        event.remove(store.engine, "before_cursor_execute", count)
+
+
+@pytest.mark.embedded_only("counts SQLite statements")
+async def test_hydrating_a_page_with_viewer_flags_costs_the_same_queries_at_any_size(
+    starling: Harness,
+) -> None:
+    store = starling.core.store
+    assert isinstance(store, SqliteStore)
+    viewer = await starling.register()
+    authors = [await starling.register() for _ in range(5)]
+    for author in authors:
+        await starling.follow(viewer, author)
+    await starling.home_ids(viewer)
+    tweet_ids = [await starling.post(authors[i % 5], f"tweet {i}") for i in range(50)]
+    for i, tweet_id in enumerate(tweet_ids):
+        if i % 3 == 0:
+            await like(starling, viewer, tweet_id)
+        if i % 4 == 0:
+            await like(starling, authors[0], tweet_id)
+    await starling.drain()
+
+    per_page: dict[int, int] = {}
+    for size in (5, 50):
+        with counted_statements(store) as statements:
+            views = await starling.core.hydrator.hydrate(tweet_ids[:size], viewer_id=viewer.id)
+        assert len(views) == size
+        assert sum(v.viewer is not None and v.viewer.liked for v in views) == (size + 2) // 3
+        assert len(statements) == HYDRATION_QUERIES, statements
+
+        with counted_statements(store) as statements:
+            page = await starling.home_page(viewer, limit=size)
+        assert len(page["tweets"]) == size
+        per_page[size] = len(statements)
+    # The whole home-timeline request (timeline reads, filters, hydration): constant too.
+    assert per_page[5] == per_page[50]
