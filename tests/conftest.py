@@ -104,10 +104,39 @@ class Harness:
         )
         assert r.status_code == 200, r.text
 
-    async def post(self, author: Account, text: str) -> int:
-        r = await self.client.post("/api/v1/tweets", json={"text": text}, headers=author.headers)
+    async def post(
+        self, author: Account, text: str, *, reply_to: int | None = None, quote: int | None = None
+    ) -> int:
+        body: dict[str, Any] = {"text": text}
+        if reply_to is not None:
+            body["reply_to_tweet_id"] = str(reply_to)
+        if quote is not None:
+            body["quote_tweet_id"] = str(quote)
+        r = await self.client.post("/api/v1/tweets", json=body, headers=author.headers)
         assert r.status_code == 201, r.text
         return int(r.json()["id"])
+
+    async def retweet(self, user: Account, tweet_id: int) -> int:
+        """Retweet ``tweet_id``; returns the retweet's id."""
+        r = await self.client.post(f"/api/v1/tweets/{tweet_id}/retweet", headers=user.headers)
+        assert r.status_code == 201, r.text
+        return int(r.json()["id"])
+
+    async def tweet(self, tweet_id: int, viewer: Account | None = None) -> dict[str, Any]:
+        """The Tweet JSON of ``tweet_id`` as ``viewer`` (None: anonymous) reads it."""
+        headers = viewer.headers if viewer is not None else {}
+        r = await self.client.get(f"/api/v1/tweets/{tweet_id}", headers=headers)
+        assert r.status_code == 200, r.text
+        tweet: dict[str, Any] = r.json()
+        return tweet
+
+    async def block(self, blocker: Account, blocked: Account) -> None:
+        r = await self.client.post(f"/api/v1/users/{blocked.id}/block", headers=blocker.headers)
+        assert r.status_code == 200, r.text
+
+    async def mute(self, muter: Account, muted: Account) -> None:
+        r = await self.client.post(f"/api/v1/users/{muted.id}/mute", headers=muter.headers)
+        assert r.status_code == 200, r.text
 
     async def delete(self, author: Account, tweet_id: int) -> None:
         r = await self.client.delete(f"/api/v1/tweets/{tweet_id}", headers=author.headers)

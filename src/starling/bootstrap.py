@@ -20,6 +20,7 @@ from starling.domain.ids import SnowflakeGenerator
 from starling.metrics import Metrics
 from starling.ports import Clock, EventLog, Store, TimelineCache, TweetCache
 from starling.services.accounts import AccountService
+from starling.services.conversations import ConversationService
 from starling.services.credentials import Passwords, Tokens
 from starling.services.engagement import EngagementService
 from starling.services.fanout import FanoutService
@@ -51,6 +52,7 @@ class App:
     tweets: TweetService
     graph: GraphService
     timelines: TimelineService
+    conversations: ConversationService
     fanout: FanoutService
     hydrator: Hydrator
     engagement: EngagementService
@@ -208,6 +210,7 @@ async def build(
             store=store, event_log=event_log, timelines=timelines, ids=ids, clock=clock
         ),
         timelines=timelines,
+        conversations=ConversationService(store=store, timelines=timelines),
         fanout=fanout,
         hydrator=hydrator,
         engagement=EngagementService(

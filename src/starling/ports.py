@@ -140,7 +140,23 @@ class ModerationStore(Protocol):
         """Delete every notification about ``tweet_id``; returns how many."""
 
 
-class Store(EngagementStore, ModerationStore, Protocol):
+class ConversationStore(Protocol):
+    """Retweet and reply lookups (issue 4). Retweets and replies are ``tweets`` rows, so
+    they are written by ``Store.insert_tweet`` and removed by ``Store.delete_tweet``."""
+
+    async def retweet_id_of(self, user_id: int, tweet_id: int) -> int | None:
+        """The id of ``user_id``'s retweet of ``tweet_id`` (None if they have none)."""
+
+    async def reply_ids(self, tweet_id: int, *, max_id: int | None, limit: int) -> list[int]:
+        """Ids of direct replies to ``tweet_id`` below ``max_id``, newest first, at most
+        ``limit`` (one index range)."""
+
+    async def ancestor_ids(self, tweet_id: int) -> list[int]:
+        """The chain of tweets ``tweet_id`` replies to, oldest (the root) first, in one
+        recursive query; it stops at a deleted ancestor and after 100 levels."""
+
+
+class Store(EngagementStore, ModerationStore, ConversationStore, Protocol):
     """The source of truth: users, tweets, follows and the transactional outbox.
 
     Every write method that takes ``events`` writes them to the outbox in the same
@@ -179,11 +195,25 @@ class Store(EngagementStore, ModerationStore, Protocol):
         """Change the given fields; None leaves a field as it is. None if no such user."""
 
     # --- tweets ----------------------------------------------------------------------
-    async def insert_tweet(self, tweet: Tweet, events: Sequence[Event]) -> None:
-        """Insert a tweet, bump the author's ``tweets_count`` and write ``events``."""
+    async def insert_tweet(self, tweet: Tweet, events: Sequence[Event]) -> bool:
+        """Insert a tweet, bump the author's ``tweets_count``, the replied-to tweet's reply
+        count and the retweeted tweet's retweet count, and write ``events``, in one
+        transaction. Returns False (nothing written) for a retweet the author already
+        has. Raises ``TweetNotFound`` if a referenced tweet (retweeted, replied to,
+        quoted) does not exist at commit."""
 
-    async def delete_tweet(self, tweet_id: int, events: Sequence[Event]) -> bool:
-        """Delete a tweet and write ``events``; False (and nothing written) if absent."""
+    async def delete_tweet(
+        self,
+        tweet_id: int,
+        events: Sequence[Event],
+        *,
+        retweet_deleted: Callable[[int, int], Event] | None = None,
+    ) -> bool:
+        """Delete a tweet with its likes, bookmarks and counters, lower the counts it
+        added to (author's tweets, parent's replies, original's retweets), delete every
+        retweet of it, and write ``events`` plus ``retweet_deleted(retweet_id,
+        retweeter_id)`` for each retweet deleted, in one transaction. False (and nothing
+        written) if absent."""
 
     async def get_tweet(self, tweet_id: int) -> Tweet | None: ...
 

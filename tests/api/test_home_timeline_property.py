@@ -1,9 +1,11 @@
 """The hybrid home timeline equals the pull-computed reference (the acceptance property).
 
-For random small follow graphs and random posts, with a celebrity threshold small enough
-that some authors are pulled at read time and the others pushed at write time, every
-user's home timeline, read page by page, is exactly: the tweets of the user and of
-everyone they follow, newest first, without duplicates or gaps.
+For random small follow graphs and random posts and retweets, with a celebrity threshold
+small enough that some authors are pulled at read time and the others pushed at write
+time, every user's home timeline, read page by page, is exactly: the tweets and retweets
+of the user and of everyone they follow, newest first, without duplicates or gaps, and
+without repeats (a retweet whose original, or another retweet of it, is among the
+``REPEAT_WINDOW`` older entries).
 
 One app serves all Hypothesis examples of a test (building one costs about a second);
 each example registers users of its own, so examples cannot see each other's tweets:
@@ -32,6 +34,7 @@ from conftest import (
 )
 from starling.adapters.clock import ManualClock
 from starling.config import load_settings
+from starling.domain.feed import REPEAT_WINDOW
 
 THRESHOLD = TEST_THRESHOLD
 """Authors with at least 3 followers are celebrities (pulled); the rest are pushed."""
@@ -51,8 +54,9 @@ class Scenario:
     users: int
     follows: list[tuple[int, int]]
     """(follower, followee) index pairs, no self-follows."""
-    posts: list[int]
-    """Author index of each post, in posting order."""
+    posts: list[tuple[int, int | None]]
+    """(author index, None for a tweet or a number picking an earlier post to retweet)
+    of each post, in posting order."""
     page_size: int
     early_readers: frozenset[int]
     """Users who read their home timeline after the follows and before the posts."""
@@ -68,7 +72,8 @@ def scenarios(draw: st.DrawFn, *, early_readers: bool) -> Scenario:
     # One coin per possible edge: dense enough that 7 users often include celebrities.
     edges = draw(st.lists(st.booleans(), min_size=len(pairs), max_size=len(pairs)))
     follows = [pair for pair, edge in zip(pairs, edges, strict=True) if edge]
-    posts = draw(st.lists(st.integers(0, n - 1), max_size=MAX_POSTS))
+    retweet_of = st.none() | st.integers(0, MAX_POSTS)
+    posts = draw(st.lists(st.tuples(st.integers(0, n - 1), retweet_of), max_size=MAX_POSTS))
     page_size = draw(st.integers(min_value=1, max_value=7))
     early = draw(st.frozensets(st.integers(0, n - 1))) if early_readers else frozenset()
     return Scenario(n, follows, posts, page_size, early)
@@ -113,8 +118,21 @@ async def play(starling: Harness, scenario: Scenario) -> None:
         assert await starling.home_ids(users[reader]) == []
 
     posted: dict[int, list[int]] = {u: [] for u in range(scenario.users)}
-    for n, author in enumerate(scenario.posts):
-        posted[author].append(await starling.post(users[author], f"post {n} by {author}"))
+    content: dict[int, int] = {}
+    """Entry id → the id of what it shows (the original, for a retweet)."""
+    entries: list[int] = []
+    for n, (author, pick) in enumerate(scenario.posts):
+        if pick is None or not entries:
+            entry = await starling.post(users[author], f"post {n} by {author}")
+            content[entry] = entry
+        else:
+            target = entries[pick % len(entries)]
+            entry = await starling.retweet(users[author], target)
+            if entry in content:
+                continue  # the author had retweeted that original already: idempotent
+            content[entry] = content[target]
+        posted[author].append(entry)
+        entries.append(entry)
     await starling.drain()
 
     cache = starling.core.cache
@@ -124,7 +142,12 @@ async def play(starling: Harness, scenario: Scenario) -> None:
         present = await cache.read(viewer.id, max_id=None, limit=1) is not None
         assert present is (u in scenario.early_readers)
         authors = {u} | {followee for follower, followee in scenario.follows if follower == u}
-        expected = sorted((t for a in authors for t in posted[a]), reverse=True)
+        timeline = sorted((t for a in authors for t in posted[a]), reverse=True)
+        expected = [
+            entry
+            for i, entry in enumerate(timeline)
+            if content[entry] not in {content[t] for t in timeline[i + 1 : i + 1 + REPEAT_WINDOW]}
+        ]
         pages = await read_pages(starling, viewer, scenario.page_size)
         check_pages(pages, expected, scenario.page_size)
         # Reading again (now from the cache for everyone) gives the same answer.

@@ -84,6 +84,7 @@ class TweetOut(msgspec.Struct, omit_defaults=True):
     reply_to_tweet_id: str | None
     quote_tweet_id: str | None
     retweeted_tweet: TweetOut | None
+    quoted_tweet: TweetOut | None
     hashtags: list[str]
     mentions: list[str]
     media: list[dict[str, str]]
@@ -113,6 +114,13 @@ class LikeOut(msgspec.Struct):
     tweet_id: str
     liked: bool
     likes_count: int
+
+
+class ContextOut(msgspec.Struct):
+    """A tweet in its conversation: the tweets it replies to, root first."""
+
+    ancestors: list[TweetOut]
+    tweet: TweetOut
 
 
 class BookmarkOut(msgspec.Struct):
@@ -170,8 +178,12 @@ def _opt(value: int | None) -> str | None:
 def tweet_out(view: TweetView, *, authenticated: bool) -> TweetOut:
     """The Tweet JSON of API.md; ``viewer`` only for authenticated requests. ``metrics``
     and ``viewer`` come from the view's annotation (:meth:`Hydrator.annotate`): an
-    unannotated view shows zero counts."""
+    unannotated view shows zero counts. A retweet shows its original's metrics and
+    viewer flags (what a like or retweet of it acts on, as in Twitter's v1.1 API), and
+    the original in ``retweeted_tweet``; a quote shows the quoted tweet in
+    ``quoted_tweet`` (an addition to API.md; null when it was deleted)."""
     t = view.tweet
+    shown = view.retweeted or view
     return TweetOut(
         id=str(t.id),
         text=t.text,
@@ -179,13 +191,18 @@ def tweet_out(view: TweetView, *, authenticated: bool) -> TweetOut:
         created_at=rfc3339(t.created_at_ms),
         reply_to_tweet_id=_opt(t.reply_to_tweet_id),
         quote_tweet_id=_opt(t.quote_tweet_id),
-        retweeted_tweet=None,
+        retweeted_tweet=_nested(view.retweeted, authenticated),
+        quoted_tweet=_nested(view.quoted, authenticated),
         hashtags=hashtags(t.text),
         mentions=mentions(t.text),
         media=[],
-        metrics=Metrics(view.counts.likes, view.counts.retweets, view.counts.replies),
-        viewer=_viewer(view) if authenticated else None,
+        metrics=Metrics(shown.counts.likes, shown.counts.retweets, shown.counts.replies),
+        viewer=_viewer(shown) if authenticated else None,
     )
+
+
+def _nested(view: TweetView | None, authenticated: bool) -> TweetOut | None:
+    return None if view is None else tweet_out(view, authenticated=authenticated)
 
 
 def _viewer(view: TweetView) -> Viewer:

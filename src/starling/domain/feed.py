@@ -24,6 +24,11 @@ timeline is dropped (rebuilt on the next read)."""
 FANOUT_CHUNK_SIZE = 1_000
 """Followers per timeline-write batch (Stream-Framework's ``fanout_chunk_size``)."""
 
+REPEAT_WINDOW = 40
+"""Entries after (older than) a retweet in which its content showing already makes it a
+repeat. Mastodon's FeedManager skips a reblog whose original or another reblog of it is
+among the newest 40 items of the feed (``FeedManager#add_to_feed``, "reblog_key")."""
+
 DAY_MS = 86_400_000
 
 
@@ -106,3 +111,13 @@ def below(ids: Sequence[int], max_id: int | None) -> list[int]:
 def trim(ids_ascending: list[int], timeline_max: int) -> list[int]:
     """Keep the newest ``timeline_max`` ids of an ascending list (the cache's trim rule)."""
     return ids_ascending[-timeline_max:] if len(ids_ascending) > timeline_max else ids_ascending
+
+
+def is_repeat(content_id: int, older_content_ids: Iterable[int]) -> bool:
+    """Whether a timeline entry showing ``content_id`` (the original's id for a retweet)
+    repeats one of the :data:`REPEAT_WINDOW` entries just older than it: the original
+    itself, or another retweet of it. Home timelines show the oldest of such repeats
+    only, so a tweet already seen, or retweeted again by a second followee, appears once.
+    Deciding by older entries only keeps a page's choices independent of the pages
+    before it."""
+    return content_id in older_content_ids

@@ -40,7 +40,14 @@ class Credentials(msgspec.Struct, frozen=True):
 
 
 class Tweet(msgspec.Struct, frozen=True, kw_only=True):
-    """A stored tweet. ``created_at_ms`` equals ``ids.timestamp_ms(id)`` for new tweets."""
+    """A stored tweet. ``created_at_ms`` equals ``ids.timestamp_ms(id)`` for new tweets.
+
+    A *retweet* is a tweet row of the retweeter with ``retweet_of_id`` set to the original
+    and empty ``text`` (Twitter's retweet is likewise a status of its own with a
+    ``retweeted_status``): it has its own snowflake, so it takes its place in timelines,
+    fan-out and pagination exactly like a tweet. ``reply_to_tweet_id`` and
+    ``quote_tweet_id`` point at the replied-to and quoted tweets.
+    """
 
     id: int
     author_id: int
@@ -48,6 +55,7 @@ class Tweet(msgspec.Struct, frozen=True, kw_only=True):
     created_at_ms: int
     reply_to_tweet_id: int | None = None
     quote_tweet_id: int | None = None
+    retweet_of_id: int | None = None
     likes_count: int = 0
     retweets_count: int = 0
     replies_count: int = 0

@@ -7,12 +7,12 @@ from typing import Literal
 import msgspec
 
 NotificationType = Literal["mention", "reply", "like", "retweet", "follow"]
-"""API.md's notification types. ``retweet`` is produced once retweets exist."""
+"""API.md's notification types."""
 
 
 class Notification(msgspec.Struct, frozen=True, kw_only=True):
     """One inbox entry of ``user_id``: ``actor_id`` did ``type`` (to ``tweet_id``, which is
-    the mentioning or replying tweet, or the liked one; None for a follow).
+    the mentioning or replying tweet, the liked one, or the retweet; None for a follow).
 
     ``id`` is the snowflake of the event that caused it, so it is time-ordered and unique
     within one user's inbox (not across inboxes: one event may notify several users).

@@ -52,9 +52,14 @@ class EngagementService:
         self._clock = clock
         self._metrics = metrics
 
-    async def _tweet(self, tweet_id: int) -> Tweet:
+    async def _tweet(self, tweet_id: int, user_id: int) -> Tweet:
+        """What a like or bookmark of ``tweet_id`` by ``user_id`` acts on: the tweet, or
+        the original of a retweet (as on Twitter). Raises ``TweetNotFound`` for an unknown
+        or deleted tweet and for one whose author blocks the user."""
         tweet = await self._store.get_tweet(tweet_id)
-        if tweet is None:
+        if tweet is not None and tweet.retweet_of_id is not None:
+            tweet = await self._store.get_tweet(tweet.retweet_of_id)
+        if tweet is None or await self._store.is_blocking(tweet.author_id, user_id):
             raise TweetNotFound()
         return tweet
 
@@ -66,50 +71,50 @@ class EngagementService:
         """Like a tweet (idempotent: liking twice is one like). A new like commits with
         its ``Liked`` event (the notifier's input). Raises ``TweetNotFound`` for an
         unknown or deleted tweet."""
-        tweet = await self._tweet(tweet_id)
+        tweet = await self._tweet(tweet_id, user_id)
         event = Liked(
             event_id=self._ids.next_id(),
             occurred_at_ms=self._clock.now_ms(),
             user_id=user_id,
-            tweet_id=tweet_id,
+            tweet_id=tweet.id,
             author_id=tweet.author_id,
         )
-        if await self._store.like(user_id, tweet_id, [event]):
+        if await self._store.like(user_id, tweet.id, [event]):
             self._event_log.notify()
-        return LikeState(tweet_id, True, await self._likes_count(tweet_id))
+        return LikeState(tweet.id, True, await self._likes_count(tweet.id))
 
     async def unlike(self, *, user_id: int, tweet_id: int) -> LikeState:
         """Take back a like (idempotent: a no-op when there is none). Raises
         ``TweetNotFound`` for an unknown or deleted tweet."""
-        tweet = await self._tweet(tweet_id)
+        tweet = await self._tweet(tweet_id, user_id)
         event = Unliked(
             event_id=self._ids.next_id(),
             occurred_at_ms=self._clock.now_ms(),
             user_id=user_id,
-            tweet_id=tweet_id,
+            tweet_id=tweet.id,
             author_id=tweet.author_id,
         )
-        if await self._store.unlike(user_id, tweet_id, [event]):
+        if await self._store.unlike(user_id, tweet.id, [event]):
             self._event_log.notify()
-        return LikeState(tweet_id, False, await self._likes_count(tweet_id))
+        return LikeState(tweet.id, False, await self._likes_count(tweet.id))
 
     # --- bookmarks -------------------------------------------------------------------
     async def bookmark(self, *, user_id: int, tweet_id: int) -> bool:
         """Bookmark a tweet (idempotent: a repeat keeps the first bookmark's place in the
         list). Private to the user, so no event. Returns True if it was new. Raises
         ``TweetNotFound`` for an unknown or deleted tweet."""
-        await self._tweet(tweet_id)
+        tweet = await self._tweet(tweet_id, user_id)
         return await self._store.bookmark(
-            user_id, tweet_id, self._ids.next_id(), self._clock.now_ms()
+            user_id, tweet.id, self._ids.next_id(), self._clock.now_ms()
         )
 
     async def unbookmark(self, *, user_id: int, tweet_id: int) -> bool:
-        """Remove a bookmark (idempotent). A bookmark of a since-deleted tweet can still
-        be removed; ``TweetNotFound`` only when there was none and no such tweet."""
+        """Remove a bookmark (idempotent). Raises ``TweetNotFound`` when there was none and
+        there is no such tweet (deleting a tweet deletes its bookmarks)."""
         if await self._store.unbookmark(user_id, tweet_id):
             return True
-        await self._tweet(tweet_id)
-        return False
+        tweet = await self._tweet(tweet_id, user_id)
+        return tweet.id != tweet_id and await self._store.unbookmark(user_id, tweet.id)
 
     async def bookmarks(self, *, user_id: int, max_id: int | None, limit: int) -> BookmarkPage:
         """The user's bookmarked tweet ids with bookmark id below ``max_id`` (a cursor

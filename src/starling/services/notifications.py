@@ -37,12 +37,13 @@ class InboxPage(msgspec.Struct, frozen=True):
 
 
 class NotificationService:
-    """Turns events into notifications (mention, reply, like, follow) and serves a
-    user's inbox. ``retweet`` notifications arrive with retweets, which do not exist yet.
+    """Turns events into notifications (mention, reply, like, retweet, follow) and serves
+    a user's inbox.
 
-    Events handled: ``TweetPosted`` (mentions of existing users, and a reply to the
-    parent tweet's author), ``Followed`` (the followee), ``Liked`` (the tweet's author),
-    ``TweetDeleted`` (the tweet's notifications are deleted).
+    Events handled: ``TweetPosted`` (mentions of existing users, a reply to the parent
+    tweet's author, a retweet to the original's author), ``Followed`` (the followee),
+    ``Liked`` (the tweet's author), ``TweetDeleted`` (the tweet's notifications are
+    deleted).
     Nobody is notified of their own action, nor of one by a user they block.
     """
 
@@ -71,6 +72,11 @@ class NotificationService:
         if tweet is None:
             return  # deleted before we got here: its notifications would be deleted too
         recipients: list[tuple[int, NotificationType]] = []
+        if tweet.retweet_of_id is not None:
+            # About the retweet (not the original), so undoing it deletes the notification.
+            original = await self._store.get_tweet(tweet.retweet_of_id)
+            if original is not None:
+                recipients.append((original.author_id, "retweet"))
         if tweet.reply_to_tweet_id is not None:
             parent = await self._store.get_tweet(tweet.reply_to_tweet_id)
             if parent is not None:

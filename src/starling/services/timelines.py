@@ -9,13 +9,21 @@ in one batch each → drop what no longer exists and what the viewer must not se
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 
 import msgspec
 
 from starling.domain.errors import Forbidden, TweetNotFound, UserNotFound
-from starling.domain.feed import FeedRules, ThresholdPolicy, merge_newest_first
+from starling.domain.feed import (
+    REPEAT_WINDOW,
+    FeedRules,
+    ThresholdPolicy,
+    is_repeat,
+    merge_newest_first,
+)
 from starling.metrics import Metrics
 from starling.ports import BackendUnavailable, Store, TimelineCache
 from starling.services.hydration import Hydrator, TweetView
@@ -28,6 +36,56 @@ rebuild took (far fewer than 100 on one machine)."""
 
 MAX_FILL_ROUNDS = 4
 """Extra reads when deleted tweets thin out a page, before returning a short page."""
+
+
+class _VisibleEntries:
+    """The timeline as a lazy stream of visible entries: fetched ids, hydrated, with
+    deleted and hidden ones left out. Fetches in rounds of what the caller says it will
+    want, at most ``MAX_FILL_ROUNDS`` rounds per page (after that the stream ends early;
+    the page's cursor still lets the next page go on from the last entry examined)."""
+
+    def __init__(
+        self,
+        timelines: TimelineService,
+        fetch: Callable[[int | None, int], Awaitable[list[int]]],
+        max_id: int | None,
+        hidden_authors: set[int],
+    ) -> None:
+        self._timelines = timelines
+        self._fetch = fetch
+        self._cursor = max_id
+        self._hidden = hidden_authors
+        self._buffer: deque[TweetView] = deque()
+        self._exhausted = False
+        self._rounds = 0
+        self.truncated = False
+        """True when the stream ended for want of rounds, not for want of entries."""
+
+    @property
+    def cursor(self) -> int | None:
+        """The last id fetched so far."""
+        return self._cursor
+
+    async def peek(self, index: int, *, want: int) -> TweetView | None:
+        """The entry ``index`` places ahead (None past the end), fetching ``want`` more
+        entries per round while the buffer is too short."""
+        while len(self._buffer) <= index and not self._exhausted:
+            if self._rounds == MAX_FILL_ROUNDS:
+                self.truncated = True
+                break
+            self._rounds += 1
+            ids = await self._fetch(self._cursor, want + 1)
+            self._buffer.extend(await self._timelines.visible(ids, self._hidden))
+            self._cursor = ids[-1] if ids else self._cursor
+            self._exhausted = len(ids) <= want
+        return self._buffer[index] if index < len(self._buffer) else None
+
+    def pop(self) -> TweetView:
+        return self._buffer.popleft()
+
+    def content_ids(self, window: int) -> list[int]:
+        """Content ids of the next ``window`` buffered entries."""
+        return [v.content_id for v in itertools.islice(self._buffer, window)]
 
 
 class TimelinePage(msgspec.Struct, frozen=True):
@@ -121,22 +179,29 @@ class TimelineService:
         hidden_authors: set[int],
     ) -> TimelinePage:
         """Page through ``fetch(cursor, want)`` (ids below cursor, newest first) until
-        ``limit`` hydrated tweets are collected; ids of deleted tweets and tweets by
-        ``hidden_authors`` are skipped, so a page may need more than one fetch. The
-        cursor is the last id examined, so pages neither skip nor repeat entries."""
+        ``limit`` tweets are collected. Skipped: ids of deleted tweets, tweets and
+        retweets involving ``hidden_authors``, and retweets whose content is already in
+        the timeline (:func:`~starling.domain.feed.is_repeat`). The cursor is the last
+        entry examined, and every decision depends only on the entry and the
+        ``REPEAT_WINDOW`` entries after it, so pages neither skip nor repeat entries."""
+        stream = _VisibleEntries(self, fetch, max_id, hidden_authors)
         items: list[TweetView] = []
-        cursor = max_id
-        for _ in range(MAX_FILL_ROUNDS):
-            want = limit - len(items)
-            ids = await fetch(cursor, want + 1)
-            page_ids = ids[:want]
-            items.extend(
-                v for v in await self.hydrate(page_ids) if v.author.id not in hidden_authors
-            )
-            cursor = page_ids[-1] if len(ids) > want and page_ids else None
-            if cursor is None or len(items) >= limit:
-                break
-        return TimelinePage(items, cursor)
+        last: int | None = None
+        while len(items) < limit:
+            head = await stream.peek(0, want=limit - len(items))
+            if head is None:
+                # Out of fill rounds: go on next time after what was examined (entries
+                # fetched but left out were all examined, so the fetch cursor is safe).
+                return TimelinePage(items, (last or stream.cursor) if stream.truncated else None)
+            if head.retweeted is not None:
+                # Only a retweet can repeat an older entry: look behind it in the timeline.
+                await stream.peek(REPEAT_WINDOW, want=REPEAT_WINDOW + 1)
+            stream.pop()
+            last = head.tweet.id
+            if not is_repeat(head.content_id, stream.content_ids(REPEAT_WINDOW)):
+                items.append(head)
+        more = await stream.peek(0, want=1) is not None
+        return TimelinePage(items, last if more else None)
 
     async def user_timeline(
         self, *, user_id: int, max_id: int | None, limit: int, viewer_id: int | None = None
@@ -155,8 +220,20 @@ class TimelineService:
     async def check_readable(self, view: TweetView, *, viewer_id: int | None) -> None:
         """Raise ``TweetNotFound`` when the tweet's author blocks ``viewer_id`` (None:
         anonymous): to a blocked user the blocker's tweets do not exist."""
-        if viewer_id is not None and await self._store.is_blocking(view.author.id, viewer_id):
-            raise TweetNotFound()
+        if viewer_id is None:
+            return
+        for author_id in {v.author.id for v in (view, view.retweeted) if v is not None}:
+            if await self._store.is_blocking(author_id, viewer_id):
+                raise TweetNotFound()
+
+    async def visible(self, tweet_ids: Sequence[int], hidden_authors: set[int]) -> list[TweetView]:
+        """Hydrated ``tweet_ids`` as seen by a reader who must not see ``hidden_authors``
+        (see :meth:`TweetView.without_authors`); deleted ones dropped."""
+        return [
+            shown
+            for v in await self.hydrate(tweet_ids)
+            if (shown := v.without_authors(hidden_authors)) is not None
+        ]
 
     async def hydrate(self, tweet_ids: Sequence[int]) -> list[TweetView]:
         """See :meth:`Hydrator.hydrate`."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import (
     CompoundSelect,
@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 
 from starling.adapters.sql.database import Conn, Database
+from starling.adapters.sql.schema import tweets
 from starling.adapters.sql.schema_engagement import (
     COUNTER_SHARDS,
     bookmarks,
@@ -43,10 +44,12 @@ from starling.domain.engagement import Counts, ViewerFlags
 from starling.domain.events import Event
 
 LIKED = 1
-"""``kind`` of a viewer-flags row that comes from ``likes``. A retweets table will add
-``RETWEETED`` rows to the same query with one more ``UNION ALL`` branch."""
+"""``kind`` of a viewer-flags row that comes from ``likes``."""
 
 RETWEETED = 2
+"""``kind`` of a viewer-flags row that comes from the viewer's retweet rows in ``tweets``."""
+
+CounterName = Literal["likes", "retweets", "replies"]
 
 
 # --- statements -------------------------------------------------------------------------
@@ -54,12 +57,25 @@ def delete_like(user_id: int, tweet_id: int) -> Delete:
     return delete(likes).where(likes.c.user_id == user_id, likes.c.tweet_id == tweet_id)
 
 
-def bump_like_shard(tweet_id: int, shard: int, delta: int) -> Update:
+def bump_shard(tweet_id: int, shard: int, counter: CounterName, delta: int) -> Update:
+    column = tweet_counters.c[counter]
     return (
         update(tweet_counters)
         .where(tweet_counters.c.tweet_id == tweet_id, tweet_counters.c.shard == shard)
-        .values(likes=tweet_counters.c.likes + delta)
+        .values({counter: column + delta})
     )
+
+
+def delete_counters(tweet_id: int) -> Delete:
+    return delete(tweet_counters).where(tweet_counters.c.tweet_id == tweet_id)
+
+
+def delete_likes_of(tweet_id: int) -> Delete:
+    return delete(likes).where(likes.c.tweet_id == tweet_id)
+
+
+def delete_bookmarks_of(tweet_id: int) -> Delete:
+    return delete(bookmarks).where(bookmarks.c.tweet_id == tweet_id)
 
 
 def select_counts(tweet_ids: Sequence[int]) -> Select[Any]:
@@ -73,21 +89,21 @@ def select_counts(tweet_ids: Sequence[int]) -> Select[Any]:
     )
 
 
-def select_viewer_flags(
-    viewer_id: int, tweet_ids: Sequence[int]
-) -> Select[Any] | CompoundSelect[Any]:
+def select_viewer_flags(viewer_id: int, tweet_ids: Sequence[int]) -> CompoundSelect[Any]:
     """``(tweet_id, kind)`` rows: one per thing ``viewer_id`` did to one of ``tweet_ids``.
 
-    One branch per engagement table, joined by ``UNION ALL`` (each branch is a range of
-    that table's ``(user_id, tweet_id)`` primary key). Only likes exist so far; retweets
-    will be a second branch yielding :data:`RETWEETED`.
+    One branch per engagement, joined by ``UNION ALL``, each a range of an index that
+    starts with the viewer: ``likes``' ``(user_id, tweet_id)`` primary key, and the
+    ``tweets`` ``(author_id, retweet_of_id)`` unique index for the viewer's retweets.
     """
-    branches: list[Select[Any]] = [
+    return union_all(
         select(likes.c.tweet_id, literal(LIKED, SmallInteger).label("kind")).where(
             likes.c.user_id == viewer_id, likes.c.tweet_id.in_(tweet_ids)
         ),
-    ]
-    return branches[0] if len(branches) == 1 else union_all(*branches)
+        select(tweets.c.retweet_of_id, literal(RETWEETED, SmallInteger).label("kind")).where(
+            tweets.c.author_id == viewer_id, tweets.c.retweet_of_id.in_(tweet_ids)
+        ),
+    )
 
 
 def insert_bookmark() -> Insert:
@@ -117,14 +133,23 @@ class EngagementSql:
     async def _write_events(self, conn: Conn, events: Sequence[Event]) -> None:
         raise NotImplementedError  # SqlStore's (PostgresStore's) wins in the MRO
 
-    async def _bump_likes(self, conn: Conn, tweet_id: int, delta: int) -> None:
-        """Add ``delta`` to one random shard of the tweet's counters (creating the shard
-        row at 0 first). A shard may go negative after unlikes; only sums are read."""
+    async def _bump_counter(
+        self, conn: Conn, tweet_id: int, counter: CounterName, delta: int
+    ) -> None:
+        """Add ``delta`` to ``counter`` in one random shard of the tweet's counters
+        (creating the shard row at 0 first). A shard may go negative after unlikes; only
+        sums are read."""
         shard = random.randrange(COUNTER_SHARDS)
         await conn.execute(
             self._insert_ignoring(tweet_counters).values(tweet_id=tweet_id, shard=shard)
         )
-        await conn.execute(bump_like_shard(tweet_id, shard, delta))
+        await conn.execute(bump_shard(tweet_id, shard, counter, delta))
+
+    async def _drop_engagement(self, conn: Conn, tweet_id: int) -> None:
+        """Delete a deleted tweet's likes, bookmarks and counters (same transaction)."""
+        for stmt in (delete_likes_of(tweet_id), delete_bookmarks_of(tweet_id)):
+            await conn.execute(stmt)
+        await conn.execute(delete_counters(tweet_id))
 
     async def like(self, user_id: int, tweet_id: int, events: Sequence[Event]) -> bool:
         async with self.db.begin() as conn:
@@ -139,7 +164,7 @@ class EngagementSql:
             )
             if inserted.rowcount == 0:
                 return False
-            await self._bump_likes(conn, tweet_id, 1)
+            await self._bump_counter(conn, tweet_id, "likes", 1)
             await self._write_events(conn, events)
         return True
 
@@ -147,7 +172,7 @@ class EngagementSql:
         async with self.db.begin() as conn:
             if (await conn.execute(delete_like(user_id, tweet_id))).rowcount == 0:
                 return False
-            await self._bump_likes(conn, tweet_id, -1)
+            await self._bump_counter(conn, tweet_id, "likes", -1)
             await self._write_events(conn, events)
         return True
 

@@ -63,8 +63,16 @@ tweets = Table(
     Column("likes_count", Integer, nullable=False, server_default="0"),
     Column("retweets_count", Integer, nullable=False, server_default="0"),
     Column("replies_count", Integer, nullable=False, server_default="0"),
+    # Set on retweets (issue 4): the original tweet. A retweet's text is empty.
+    Column("retweet_of_id", BigInteger, nullable=True),
     # The user timeline and the pull half of the home timeline: newest ids of an author.
     Index(None, "author_id", "id"),
+    # One retweet per user and original (NULLs are distinct: ordinary tweets never
+    # collide), and "did the viewer retweet these?" as a range of this index.
+    Index(None, "author_id", "retweet_of_id", unique=True),
+    # The retweets of a tweet (deleted with it) and the replies of a tweet, newest first.
+    Index(None, "retweet_of_id"),
+    Index(None, "reply_to_tweet_id", "id"),
 )
 
 follows = Table(

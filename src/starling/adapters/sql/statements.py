@@ -60,6 +60,7 @@ TWEET_COLUMNS = (
     tweets.c.likes_count,
     tweets.c.retweets_count,
     tweets.c.replies_count,
+    tweets.c.retweet_of_id,
 )
 
 
@@ -108,6 +109,7 @@ def tweet_from_row(row: Sequence[Any]) -> Tweet:
         likes_count=row[6],
         retweets_count=row[7],
         replies_count=row[8],
+        retweet_of_id=row[9],
     )
 
 
@@ -167,6 +169,7 @@ def tweet_values(tweet: Tweet) -> dict[str, Any]:
         "created_at_ms": tweet.created_at_ms,
         "reply_to_tweet_id": tweet.reply_to_tweet_id,
         "quote_tweet_id": tweet.quote_tweet_id,
+        "retweet_of_id": tweet.retweet_of_id,
         "likes_count": 0,
         "retweets_count": 0,
         "replies_count": 0,

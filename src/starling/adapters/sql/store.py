@@ -13,16 +13,17 @@ from sqlalchemy import Insert, Table, text
 from sqlalchemy.exc import IntegrityError
 
 from starling.adapters.sql import statements as q
+from starling.adapters.sql.conversations import ConversationSql, select_retweets_of
 from starling.adapters.sql.database import Conn, Database
 from starling.adapters.sql.engagement import EngagementSql
 from starling.adapters.sql.moderation import ModerationSql
-from starling.adapters.sql.schema import consumer_positions, follows, meta, users
-from starling.domain.errors import UsernameTaken
+from starling.adapters.sql.schema import consumer_positions, follows, meta, tweets, users
+from starling.domain.errors import TweetNotFound, UsernameTaken
 from starling.domain.events import Event
 from starling.domain.model import Credentials, NewUser, Tweet, User
 
 
-class SqlStore(EngagementSql, ModerationSql):
+class SqlStore(EngagementSql, ModerationSql, ConversationSql):
     """The ``Store`` port on any SQLAlchemy-supported engine behind a :class:`Database`.
 
     ``insert_ignoring`` builds the engine's ``INSERT ... ON CONFLICT DO NOTHING``.
@@ -101,20 +102,62 @@ class SqlStore(EngagementSql, ModerationSql):
         if events:
             await conn.execute(q.insert_outbox(), q.outbox_values(events))
 
-    async def insert_tweet(self, tweet: Tweet, events: Sequence[Event]) -> None:
+    async def insert_tweet(self, tweet: Tweet, events: Sequence[Event]) -> bool:
         async with self.db.begin() as conn:
-            await conn.execute(q.insert_tweet(), q.tweet_values(tweet))
+            for ref in (tweet.retweet_of_id, tweet.reply_to_tweet_id, tweet.quote_tweet_id):
+                # FOR SHARE (PostgreSQL; SQLite writers are serialised anyway): a delete of
+                # the referenced tweet waits for this commit, then sees this row and
+                # cascades to it, instead of leaving a retweet of nothing behind.
+                if ref is not None and not await self._lock_tweet(conn, ref):
+                    raise TweetNotFound()
+            if tweet.retweet_of_id is not None:
+                inserted = await conn.execute(
+                    self._insert_ignoring(tweets).values(q.tweet_values(tweet))
+                )
+                if inserted.rowcount == 0:
+                    return False  # the user's retweet of it exists (unique index)
+                await self._bump_counter(conn, tweet.retweet_of_id, "retweets", 1)
+            else:
+                await conn.execute(q.insert_tweet(), q.tweet_values(tweet))
+            if tweet.reply_to_tweet_id is not None:
+                await self._bump_counter(conn, tweet.reply_to_tweet_id, "replies", 1)
             await conn.execute(q.bump_user_count(tweet.author_id, "tweets_count", 1))
             await self._write_events(conn, events)
+        return True
 
-    async def delete_tweet(self, tweet_id: int, events: Sequence[Event]) -> bool:
+    async def _lock_tweet(self, conn: Conn, tweet_id: int) -> bool:
+        found = await conn.execute(q.select_tweet_author(tweet_id).with_for_update(read=True))
+        return found.first() is not None
+
+    async def delete_tweet(
+        self,
+        tweet_id: int,
+        events: Sequence[Event],
+        *,
+        retweet_deleted: Callable[[int, int], Event] | None = None,
+    ) -> bool:
         async with self.db.begin() as conn:
-            author_id = (await conn.execute(q.select_tweet_author(tweet_id))).scalar_one_or_none()
-            if author_id is None:
+            row = (await conn.execute(q.select_tweets([tweet_id]))).first()
+            if row is None:
                 return False
+            tweet = q.tweet_from_row(row)
             if (await conn.execute(q.delete_tweet(tweet_id))).rowcount == 0:
-                return False  # a concurrent delete won: count and event are its to write
-            await conn.execute(q.bump_user_count(author_id, "tweets_count", -1))
+                return False  # a concurrent delete won: counts and events are its to write
+            await conn.execute(q.bump_user_count(tweet.author_id, "tweets_count", -1))
+            await self._drop_engagement(conn, tweet_id)
+            if tweet.retweet_of_id is not None:
+                await self._bump_counter(conn, tweet.retweet_of_id, "retweets", -1)
+            if tweet.reply_to_tweet_id is not None:
+                await self._bump_counter(conn, tweet.reply_to_tweet_id, "replies", -1)
+            # Read after the delete: a retweet that committed while this transaction waited
+            # for its share lock on the row is seen here and goes too.
+            cascade = (await conn.execute(select_retweets_of(tweet_id))).all()
+            for retweet_id, retweeter_id in cascade:
+                await conn.execute(q.delete_tweet(retweet_id))
+                await conn.execute(q.bump_user_count(retweeter_id, "tweets_count", -1))
+                await self._drop_engagement(conn, retweet_id)
+            if retweet_deleted is not None:
+                events = [*events, *(retweet_deleted(rid, uid) for rid, uid in cascade)]
             await self._write_events(conn, events)
         return True
 

@@ -6,22 +6,10 @@ from litestar import Controller, get
 from litestar.params import FromPath, FromQuery
 
 from starling.api.deps import Core, MaybeViewerId, ViewerId
-from starling.api.params import decode_cursor, encode_cursor, parse_id, parse_limit
-from starling.api.schemas import TweetsPage, tweet_out
-from starling.bootstrap import App
+from starling.api.pages import tweets_page
+from starling.api.params import decode_cursor, parse_id, parse_limit
+from starling.api.schemas import TweetsPage
 from starling.domain.errors import UserNotFound
-from starling.services.timelines import TimelinePage
-
-
-async def _page(core: App, page: TimelinePage, *, viewer_id: int | None) -> TweetsPage:
-    """The page's JSON, with counts and the viewer's flags added in two queries for the
-    whole page (the timeline service hydrates tweets and authors only)."""
-    views = await core.hydrator.annotate(page.items, viewer_id=viewer_id)
-    return TweetsPage(
-        [tweet_out(v, authenticated=viewer_id is not None) for v in views],
-        encode_cursor(page.next_max_id),
-        page.has_more,
-    )
 
 
 class TimelinesController(Controller):
@@ -39,7 +27,7 @@ class TimelinesController(Controller):
         page = await core.timelines.home(
             viewer_id=viewer_id, max_id=decode_cursor(cursor), limit=parse_limit(limit)
         )
-        return await _page(core, page, viewer_id=viewer_id)
+        return await tweets_page(core, page, viewer_id=viewer_id)
 
     @get("/users/{user_id:str}/tweets", summary="User timeline: a user's tweets")
     async def user_tweets(
@@ -56,4 +44,4 @@ class TimelinesController(Controller):
             limit=parse_limit(limit),
             viewer_id=maybe_viewer_id,
         )
-        return await _page(core, page, viewer_id=maybe_viewer_id)
+        return await tweets_page(core, page, viewer_id=maybe_viewer_id)
