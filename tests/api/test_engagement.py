@@ -228,9 +228,9 @@ async def test_bookmarks_of_deleted_tweets_drop_out(starling: Harness) -> None:
 
 
 # --- hydration cost -----------------------------------------------------------------------
-HYDRATION_QUERIES = 4
+HYDRATION_QUERIES = 5
 """Store queries to hydrate a page with viewer flags, whatever its size: tweets (the
-embedded tweet cache holds nothing), authors, counts, viewer flags."""
+embedded tweet cache holds nothing), authors, media, counts, viewer flags."""
 
 
 @contextmanager

@@ -63,3 +63,9 @@ def parse_body_id(raw: str | None, field: str) -> int | None:
     if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) > 2**63 - 1:
         raise ApiError(422, "invalid_id", f"{field} must be a decimal id string.")
     return int(raw)
+
+
+def parse_media_ids(raw: list[str] | None) -> list[int]:
+    """``media_ids`` of a new tweet: decimal id strings (malformed → 422 ``invalid_id``);
+    more than the limit is the service's 422 ``too_many_media``."""
+    return [parse_body_id(item, "media_ids") or 0 for item in raw or ()]

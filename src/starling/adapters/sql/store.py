@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from starling.adapters.sql import statements as q
 from starling.adapters.sql.database import Conn, Database
 from starling.adapters.sql.engagement import EngagementSql
+from starling.adapters.sql.media import MediaSql, attach_media
 from starling.adapters.sql.moderation import ModerationSql
 from starling.adapters.sql.schema import consumer_positions, follows, meta, users
 from starling.domain.errors import UsernameTaken
@@ -22,7 +23,7 @@ from starling.domain.events import Event
 from starling.domain.model import Credentials, NewUser, Tweet, User
 
 
-class SqlStore(EngagementSql, ModerationSql):
+class SqlStore(EngagementSql, ModerationSql, MediaSql):
     """The ``Store`` port on any SQLAlchemy-supported engine behind a :class:`Database`.
 
     ``insert_ignoring`` builds the engine's ``INSERT ... ON CONFLICT DO NOTHING``.
@@ -101,9 +102,12 @@ class SqlStore(EngagementSql, ModerationSql):
         if events:
             await conn.execute(q.insert_outbox(), q.outbox_values(events))
 
-    async def insert_tweet(self, tweet: Tweet, events: Sequence[Event]) -> None:
+    async def insert_tweet(
+        self, tweet: Tweet, events: Sequence[Event], *, media_ids: Sequence[int] = ()
+    ) -> None:
         async with self.db.begin() as conn:
             await conn.execute(q.insert_tweet(), q.tweet_values(tweet))
+            await attach_media(conn, tweet.id, media_ids)
             await conn.execute(q.bump_user_count(tweet.author_id, "tweets_count", 1))
             await self._write_events(conn, events)
 

@@ -6,7 +6,7 @@ from litestar import Controller, delete, get, post
 from litestar.params import FromPath, JSONBody
 
 from starling.api.deps import Core, MaybeViewerId, ViewerId
-from starling.api.params import parse_body_id, parse_id
+from starling.api.params import parse_body_id, parse_id, parse_media_ids
 from starling.api.schemas import CreateTweet, TweetOut, tweet_out
 from starling.domain.errors import TweetNotFound
 
@@ -24,6 +24,7 @@ class TweetsController(Controller):
             text=data.text,
             reply_to_tweet_id=parse_body_id(data.reply_to_tweet_id, "reply_to_tweet_id"),
             quote_tweet_id=parse_body_id(data.quote_tweet_id, "quote_tweet_id"),
+            media_ids=parse_media_ids(data.media_ids),
         )
         # No annotate: a tweet just posted has no likes, and its author has not liked it.
         (view,) = await core.hydrator.hydrate([tweet.id])
