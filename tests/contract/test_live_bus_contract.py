@@ -35,9 +35,8 @@ async def receive_n(subscription: LiveSubscription, n: int) -> list[bytes]:
 
 class LiveBusContract:
     @pytest.fixture
-    async def bus(self) -> AsyncIterator[LiveBus]:
+    def bus(self) -> LiveBus:
         raise NotImplementedError
-        yield  # pragma: no cover
 
     async def test_a_subscriber_receives_what_is_published_after_subscribing_in_order(
         self, bus: LiveBus
