@@ -68,4 +68,9 @@ def parse_body_id(raw: str | None, field: str) -> int | None:
 def parse_media_ids(raw: list[str] | None) -> list[int]:
     """``media_ids`` of a new tweet: decimal id strings (malformed → 422 ``invalid_id``);
     more than the limit is the service's 422 ``too_many_media``."""
-    return [parse_body_id(item, "media_ids") or 0 for item in raw or ()]
+    ids: list[int] = []
+    for item in raw or ():
+        parsed = parse_body_id(item, "media_ids")
+        if parsed is not None:
+            ids.append(parsed)
+    return ids
