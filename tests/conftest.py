@@ -33,6 +33,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
     """Settings for a test: a fresh SQLite file under ``tmp_path`` and cheap argon2."""
     values: dict[str, Any] = {
         "database_url": f"sqlite:///{tmp_path}/starling.db",
+        "media_dir": str(tmp_path / "media"),
         **FAST_ARGON2,
         **overrides,
     }
@@ -236,7 +237,10 @@ def scale_out() -> Iterator[scaleout.Deployment]:
 
 @pytest.fixture(params=["embedded", "scale-out"])
 async def starling(
-    request: pytest.FixtureRequest, make_starling: HarnessFactory, clock: ManualClock
+    request: pytest.FixtureRequest,
+    make_starling: HarnessFactory,
+    clock: ManualClock,
+    tmp_path: Path,
 ) -> AsyncIterator[Harness]:
     """A running Starling with a small celebrity threshold, in both configurations:
     embedded (one process) and scale-out (this process serves the API; the fan-out runs
@@ -248,7 +252,7 @@ async def starling(
     if reason is not None:
         pytest.skip(f"embedded only: {reason.args[0]}")
     deployment: scaleout.Deployment = request.getfixturevalue("scale_out")
-    settings = load_settings(deployment.env, **FAST_ARGON2)
+    settings = load_settings(deployment.env, media_dir=str(tmp_path / "media"), **FAST_ARGON2)
     harness = await start_harness(
         settings,
         clock,

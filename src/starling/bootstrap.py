@@ -10,6 +10,8 @@ import secrets
 from dataclasses import dataclass, field
 
 from starling.adapters.clock import SystemClock
+from starling.adapters.local_media import LocalMediaStore
+from starling.adapters.memory.live_bus import MemoryLiveBus
 from starling.adapters.memory.timeline_cache import MemoryTimelineCache
 from starling.adapters.memory.tweet_cache import NullTweetCache
 from starling.adapters.outbox_event_log import OutboxEventLog
@@ -18,7 +20,7 @@ from starling.config import Settings, SettingsError
 from starling.domain.feed import FeedRules, ThresholdPolicy
 from starling.domain.ids import SnowflakeGenerator
 from starling.metrics import Metrics
-from starling.ports import Clock, EventLog, Store, TimelineCache, TweetCache
+from starling.ports import Clock, EventLog, LiveBus, MediaStore, Store, TimelineCache, TweetCache
 from starling.services.accounts import AccountService
 from starling.services.conversations import ConversationService
 from starling.services.credentials import Passwords, Tokens
@@ -26,8 +28,11 @@ from starling.services.engagement import EngagementService
 from starling.services.fanout import FanoutService
 from starling.services.graph import GraphService
 from starling.services.hydration import Hydrator
+from starling.services.live import LivePublisher
+from starling.services.media import MediaService
 from starling.services.moderation import ModerationService
 from starling.services.notifications import NotificationService
+from starling.services.stream import StreamService
 from starling.services.timelines import TimelineService
 from starling.services.tweets import TweetService
 from starling.workers import fanout as fanout_worker
@@ -58,6 +63,9 @@ class App:
     engagement: EngagementService
     moderation: ModerationService
     notifications: NotificationService
+    live_bus: LiveBus
+    stream: StreamService
+    media: MediaService
     run_workers: bool
     _started: bool = field(default=False, repr=False)
 
@@ -71,6 +79,7 @@ class App:
         """Stop the consumers and close every connection."""
         if self._started and (self.run_workers or not self.settings.is_embedded):
             await self.event_log.stop()
+        await self.live_bus.close()
         await self.cache.close()
         await self.tweet_cache.close()
         await self.store.close()
@@ -83,6 +92,7 @@ class App:
             ("database", self.store.ping),
             ("timeline_cache", self.cache.ping),
             ("tweet_cache", self.tweet_cache.ping),
+            ("live_bus", self.live_bus.ping),
         ]
         event_log_ping = getattr(self.event_log, "ping", None)
         if event_log_ping is not None:
@@ -124,6 +134,18 @@ def _make_caches(
             ttl_s=settings.tweet_cache_ttl_s,
         ),
     )
+
+
+def _make_live_bus(settings: Settings) -> LiveBus:
+    if settings.redis_url is None:
+        return MemoryLiveBus()
+    from starling.adapters.redis.live_bus import RedisLiveBus
+
+    return RedisLiveBus.from_url(settings.redis_url, namespace=settings.redis_namespace)
+
+
+def _make_media_store(settings: Settings) -> MediaStore:
+    return LocalMediaStore(settings.media_dir)
 
 
 def _make_event_log(
@@ -170,6 +192,8 @@ async def build(
         SECRET_META_KEY, secrets.token_urlsafe(32)
     )
     hydrator = Hydrator(store=store, tweet_cache=tweet_cache)
+    live_bus = _make_live_bus(settings)
+    publisher = LivePublisher(live_bus)
     timelines = TimelineService(
         store=store,
         cache=cache,
@@ -179,9 +203,15 @@ async def build(
         metrics=metrics,
     )
     fanout = FanoutService(
-        store=store, cache=cache, rules=rules, policy=policy, metrics=metrics, clock=clock
+        store=store,
+        cache=cache,
+        rules=rules,
+        policy=policy,
+        metrics=metrics,
+        clock=clock,
+        live=publisher,
     )
-    notifications = NotificationService(store=store, ids=ids, clock=clock)
+    notifications = NotificationService(store=store, ids=ids, clock=clock, live=publisher)
     if run_workers:
         fanout_worker.register(event_log, fanout)
         notifications_worker.register(event_log, notifications)
@@ -220,5 +250,17 @@ async def build(
             store=store, event_log=event_log, cache=cache, ids=ids, clock=clock
         ),
         notifications=notifications,
+        live_bus=live_bus,
+        stream=StreamService(
+            store=store,
+            bus=live_bus,
+            hydrator=hydrator,
+            timelines=timelines,
+            notifications=notifications,
+            policy=policy,
+        ),
+        media=MediaService(
+            store=store, media_store=_make_media_store(settings), ids=ids, clock=clock
+        ),
         run_workers=run_workers,
     )

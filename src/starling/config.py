@@ -47,6 +47,11 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     max_deliver: int = 5
     """Tries of one event before it is dead-lettered."""
     log_level: str = "info"
+    media_dir: str = "./media"
+    """Directory of uploaded media on the embedded default (``LocalMediaStore``)."""
+    stream_heartbeat_s: float = 15.0
+    """Seconds between SSE heartbeat comments of an idle stream, under the usual 30-60 s
+    idle timeouts of proxies and load balancers."""
 
     def feed_rules(self) -> feed.FeedRules:
         """The feed constants these settings select."""

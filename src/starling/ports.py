@@ -12,6 +12,7 @@ from typing import Protocol
 
 from starling.domain.engagement import Counts, ViewerFlags
 from starling.domain.events import AnyEvent, Event
+from starling.domain.media import Media
 from starling.domain.model import Credentials, NewUser, Tweet, User
 from starling.domain.notifications import Notification
 
@@ -156,7 +157,23 @@ class ConversationStore(Protocol):
         recursive query; it stops at a deleted ancestor and after 100 levels."""
 
 
-class Store(EngagementStore, ModerationStore, ConversationStore, Protocol):
+class MediaRows(Protocol):
+    """Metadata of uploaded media and which tweets carry them (issue 5). The bytes live
+    in a :class:`MediaStore`; an attachment is written with its tweet
+    (``Store.insert_tweet(..., media_ids=...)``)."""
+
+    async def add_media(self, media: Media) -> None:
+        """Insert the metadata row of a new upload."""
+
+    async def get_media(self, media_ids: Iterable[int]) -> dict[int, Media]:
+        """Media rows by id, in one query; unknown ids are absent."""
+
+    async def media_of_tweets(self, tweet_ids: Iterable[int]) -> dict[int, list[Media]]:
+        """The media of each of ``tweet_ids`` in attachment order, in one query (the
+        hydration of a page); tweets without media are absent."""
+
+
+class Store(EngagementStore, ModerationStore, ConversationStore, MediaRows, Protocol):
     """The source of truth: users, tweets, follows and the transactional outbox.
 
     Every write method that takes ``events`` writes them to the outbox in the same
@@ -195,12 +212,15 @@ class Store(EngagementStore, ModerationStore, ConversationStore, Protocol):
         """Change the given fields; None leaves a field as it is. None if no such user."""
 
     # --- tweets ----------------------------------------------------------------------
-    async def insert_tweet(self, tweet: Tweet, events: Sequence[Event]) -> bool:
+    async def insert_tweet(
+        self, tweet: Tweet, events: Sequence[Event], *, media_ids: Sequence[int] = ()
+    ) -> bool:
         """Insert a tweet, bump the author's ``tweets_count``, the replied-to tweet's reply
-        count and the retweeted tweet's retweet count, and write ``events``, in one
-        transaction. Returns False (nothing written) for a retweet the author already
-        has. Raises ``TweetNotFound`` if a referenced tweet (retweeted, replied to,
-        quoted) does not exist at commit."""
+        count and the retweeted tweet's retweet count, attach ``media_ids`` (in that
+        order; the caller checked they exist and are the author's) and write ``events``,
+        in one transaction. Returns False (nothing written) for a retweet the author
+        already has. Raises ``TweetNotFound`` if a referenced tweet (retweeted, replied
+        to, quoted) does not exist at commit."""
 
     async def delete_tweet(
         self,
@@ -392,3 +412,57 @@ class EventLog(Protocol):
     async def replay_dead_letters(self, group: str | None = None) -> int:
         """Deliver parked events again to their group (after the cause was fixed); returns
         how many were delivered. Replayed ones leave the dead-letter store."""
+
+
+class LiveSubscription(Protocol):
+    """Messages of the channels subscribed to, in publish order per channel, from the
+    moment :meth:`LiveBus.subscribe` returned; at most once (a subscriber that is not
+    connected misses what is published meanwhile: resuming is the stream's job)."""
+
+    def __aiter__(self) -> LiveSubscription: ...
+
+    async def __anext__(self) -> bytes:
+        """The next payload, waiting for it; ``StopAsyncIteration`` once closed. Cancelling
+        a wait (a timeout) leaves the subscription usable."""
+
+    async def update(self, channels: Iterable[str]) -> None:
+        """Listen to exactly ``channels`` from now on (a reader followed a celebrity)."""
+
+    async def close(self) -> None:
+        """Stop listening; idempotent."""
+
+
+class LiveBus(Protocol):
+    """Publish/subscribe of live updates between processes (DESIGN.md "Live updates"):
+    fan-out and notification workers publish, every API process serving a stream
+    subscribes, so any API process can serve any user. Channel names are plain strings
+    (see :mod:`starling.domain.live`); adapters namespace them."""
+
+    async def publish(self, channel: str, payload: bytes) -> None:
+        """Deliver ``payload`` to the current subscribers of ``channel`` (none: dropped)."""
+
+    async def publish_many(self, channels: Sequence[str], payload: bytes) -> None:
+        """:meth:`publish` to each of ``channels`` in one round trip (a fan-out chunk)."""
+
+    async def subscribe(self, channels: Iterable[str]) -> LiveSubscription:
+        """A subscription that receives everything published to ``channels`` after this
+        returns. Raises ``BackendUnavailable`` when the bus cannot be reached."""
+
+    async def ping(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class MediaStore(Protocol):
+    """Bytes of uploaded media under string keys (``<media_id>.<format>``). Embedded: a
+    local directory; scale-out: the same port on an object store. Objects are immutable:
+    a key is written once."""
+
+    async def put(self, key: str, data: bytes) -> None:
+        """Store ``data`` under ``key`` (replacing a partial earlier attempt)."""
+
+    async def get(self, key: str) -> bytes | None:
+        """The bytes under ``key``; None when absent."""
+
+    async def delete(self, key: str) -> None:
+        """Forget ``key``; absent is not an error."""

@@ -227,7 +227,7 @@ async def test_bookmarks_of_deleted_tweets_drop_out(starling: Harness) -> None:
 
 
 # --- hydration cost -----------------------------------------------------------------------
-HYDRATION_QUERIES_MAX = 6
+HYDRATION_QUERIES_MAX = 7
 """Store queries to hydrate a page with viewer flags, whatever its size or content: the
 page's tweets, the retweeted and quoted tweets, the tweets those originals quote, the
 authors, the counts, the viewer flags (fewer when the tweet cache answers)."""

@@ -19,7 +19,9 @@ from starling.api.routes import ops
 from starling.api.routes.accounts import AccountsController
 from starling.api.routes.engagement import EngagementController
 from starling.api.routes.graph import GraphController
+from starling.api.routes.media import MediaController
 from starling.api.routes.moderation import ModerationController
+from starling.api.routes.stream import StreamController
 from starling.api.routes.timelines import TimelinesController
 from starling.api.routes.tweets import TweetsController
 from starling.bootstrap import App, build
@@ -90,6 +92,8 @@ def create_app(core: App | None = None, *, settings: Settings | None = None) -> 
             TimelinesController,
             EngagementController,
             ModerationController,
+            StreamController,
+            MediaController,
             ops.healthz,
             ops.readyz,
             ops.metrics,

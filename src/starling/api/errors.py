@@ -23,10 +23,13 @@ from litestar.exceptions import (
 
 from starling.api.schemas import ErrorBody, ErrorOut
 from starling.domain import errors as domain
+from starling.domain import media
 
 log = logging.getLogger(__name__)
 
 STATUS = {
+    media.MediaTooLarge: 413,
+    media.UnsupportedMedia: 415,
     domain.InvalidInput: 422,
     domain.NotFound: 404,
     domain.Conflict: 409,

@@ -63,3 +63,14 @@ def parse_body_id(raw: str | None, field: str) -> int | None:
     if not raw.isascii() or not raw.isdigit() or len(raw) > 19 or int(raw) > 2**63 - 1:
         raise ApiError(422, "invalid_id", f"{field} must be a decimal id string.")
     return int(raw)
+
+
+def parse_media_ids(raw: list[str] | None) -> list[int]:
+    """``media_ids`` of a new tweet: decimal id strings (malformed → 422 ``invalid_id``);
+    more than the limit is the service's 422 ``too_many_media``."""
+    ids: list[int] = []
+    for item in raw or ():
+        parsed = parse_body_id(item, "media_ids")
+        if parsed is not None:
+            ids.append(parsed)
+    return ids

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
+from starling.domain.media import Media
 from starling.domain.model import User
 from starling.domain.text import hashtags, mentions
 from starling.services.hydration import TweetView
@@ -76,6 +77,19 @@ class Viewer(msgspec.Struct):
     retweeted: bool
 
 
+class MediaOut(msgspec.Struct):
+    """API.md's media object; ``type`` is ``"photo"`` (Twitter's name for images) and the
+    URLs are paths on this service."""
+
+    media_id: str
+    type: str
+    url: str
+    width: int
+    height: int
+    thumbnail_url: str
+    content_type: str
+
+
 class TweetOut(msgspec.Struct, omit_defaults=True):
     id: str
     text: str
@@ -87,7 +101,7 @@ class TweetOut(msgspec.Struct, omit_defaults=True):
     quoted_tweet: TweetOut | None
     hashtags: list[str]
     mentions: list[str]
-    media: list[dict[str, str]]
+    media: list[MediaOut]
     metrics: Metrics
     viewer: Viewer | None = None
 
@@ -171,6 +185,20 @@ def user_summary(user: User) -> UserSummary:
     return UserSummary(str(user.id), user.username, user.display_name, user.verified)
 
 
+def media_out(item: Media) -> MediaOut:
+    """The media JSON of an upload or attachment."""
+    url = f"/api/v1/media/{item.id}"
+    return MediaOut(
+        media_id=str(item.id),
+        type="photo",
+        url=url,
+        width=item.width,
+        height=item.height,
+        thumbnail_url=f"{url}/thumb",
+        content_type=item.content_type,
+    )
+
+
 def _opt(value: int | None) -> str | None:
     return None if value is None else str(value)
 
@@ -195,7 +223,7 @@ def tweet_out(view: TweetView, *, authenticated: bool) -> TweetOut:
         quoted_tweet=_nested(view.quoted, authenticated),
         hashtags=hashtags(t.text),
         mentions=mentions(t.text),
-        media=[],
+        media=[media_out(m) for m in view.media],
         metrics=Metrics(shown.counts.likes, shown.counts.retweets, shown.counts.replies),
         viewer=_viewer(shown) if authenticated else None,
     )

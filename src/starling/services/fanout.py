@@ -4,7 +4,8 @@ Hybrid (DESIGN.md): an author below the celebrity threshold is pushed, in chunks
 ``fanout_chunk_size`` followers, one cache call per chunk; a celebrity's tweet is not
 pushed at all (readers pull it). Only present timelines are written: followers who
 have not read for ``inactive_days`` have none and get a rebuild on their next read.
-Every step is idempotent, so a re-delivered event is harmless.
+Every step is idempotent, so a re-delivered event is harmless. Once a tweet is in the
+timelines, it is published to the connected readers (:class:`LivePublisher`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from starling.domain.events import AnyEvent, TweetDeleted, TweetPosted, Unfollow
 from starling.domain.feed import FeedRules, ThresholdPolicy
 from starling.metrics import Metrics
 from starling.ports import Clock, Store, TimelineCache
+from starling.services.live import LivePublisher
 
 
 class FanoutService:
@@ -30,8 +32,10 @@ class FanoutService:
         policy: ThresholdPolicy,
         metrics: Metrics,
         clock: Clock,
+        live: LivePublisher | None = None,
     ) -> None:
         self._store = store
+        self._live = live
         self._cache = cache
         self._rules = rules
         self._policy = policy
@@ -60,17 +64,29 @@ class FanoutService:
 
     async def deliver(self, *, tweet_id: int, author_id: int) -> int:
         """Push ``tweet_id`` to the author's own timeline and, unless the author is a
-        celebrity, to every present follower timeline. Returns the timelines written."""
+        celebrity, to every present follower timeline. Returns the timelines written.
+        Each chunk is published live once written; a celebrity's tweet is published once,
+        on the author's channel (its readers pull it)."""
         author = await self._store.get_user(author_id)
         if author is None or await self._store.get_tweet(tweet_id) is None:
             return 0  # deleted before fan-out: nothing to deliver
         written = await self._cache.push([author_id], tweet_id)
         self._metrics.fanout_writes.inc(written)
+        if self._live is not None:
+            await self._live.tweet_pushed(
+                tweet_id=tweet_id, author_id=author_id, reader_ids=[author_id]
+            )
         if self._policy.should_push(author.followers_count):
             async for chunk in self._follower_chunks(author_id):
                 count = await self._cache.push(chunk, tweet_id)
                 self._metrics.fanout_writes.inc(count)  # per chunk: progress is visible
                 written += count
+                if self._live is not None:
+                    await self._live.tweet_pushed(
+                        tweet_id=tweet_id, author_id=author_id, reader_ids=chunk
+                    )
+        elif self._live is not None:
+            await self._live.celebrity_tweet(tweet_id=tweet_id, author_id=author_id)
         lag_ms = self._clock.now_ms() - snowflake.timestamp_ms(tweet_id)
         self._metrics.fanout_lag.observe(max(lag_ms, 0) / 1000)
         return written

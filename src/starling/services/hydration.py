@@ -5,7 +5,7 @@ authors + viewer flags").
 Two steps, so that timelines can page with the cheap one and annotate only the final
 page: :meth:`Hydrator.hydrate` (tweets and authors) and :meth:`Hydrator.annotate`
 (counts and viewer flags). Whatever a page holds, hydrating it costs a fixed number of
-store queries: tweets (cache misses only), authors, counts, viewer flags.
+store queries: tweets (cache misses only), authors, media, counts, viewer flags.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from collections.abc import Iterator, Sequence
 import msgspec
 
 from starling.domain.engagement import NO_COUNTS, NO_FLAGS, Counts, ViewerFlags
+from starling.domain.media import Media
 from starling.domain.model import Tweet, User
 from starling.ports import BackendUnavailable, Store, TweetCache
 
@@ -24,12 +25,13 @@ class TweetView(msgspec.Struct, frozen=True):
     """A hydrated tweet: the row, its author, and (after :meth:`Hydrator.annotate`) its
     engagement counts and what the viewer did to it (``viewer`` None: no viewer).
     ``retweeted`` is the original of a retweet, ``quoted`` the tweet a quote quotes (None
-    when it was deleted)."""
+    when it was deleted). ``media``: the attached images in order."""
 
     tweet: Tweet
     author: User
     counts: Counts = NO_COUNTS
     viewer: ViewerFlags | None = None
+    media: tuple[Media, ...] = ()
     retweeted: TweetView | None = None
     quoted: TweetView | None = None
 
@@ -79,8 +81,8 @@ class Hydrator:
         originals and quoted tweets nested: one multi-get from the tweet cache and one
         store query for its misses per round (the page, then at most
         :data:`REFERENCE_ROUNDS` rounds of referenced tweets), then one query for every
-        author. Ids that no longer exist are dropped, and so are retweets whose original
-        no longer exists.
+        author and one for every attached medium. Ids that no longer exist are dropped,
+        and so are retweets whose original no longer exists.
 
         With ``engagement`` (or a ``viewer_id``), also :meth:`annotate` the views: one
         query for the counts and, given ``viewer_id``, one for the viewer's flags.
@@ -101,6 +103,7 @@ class Hydrator:
             tried |= refs
             tweets.update(await self._cached_tweets(list(refs)))
         authors = await self._store.get_users({t.author_id for t in tweets.values()})
+        media = await self._store.media_of_tweets(tweets)
 
         def view(tweet_id: int, *, expand_quote: bool) -> TweetView | None:
             tweet = tweets.get(tweet_id)
@@ -114,7 +117,13 @@ class Hydrator:
                     return None  # a retweet of a deleted tweet shows nothing
             if tweet.quote_tweet_id is not None and expand_quote:
                 quoted = view(tweet.quote_tweet_id, expand_quote=False)
-            return TweetView(tweet, author, retweeted=retweeted, quoted=quoted)
+            return TweetView(
+                tweet,
+                author,
+                retweeted=retweeted,
+                quoted=quoted,
+                media=tuple(media.get(tweet_id, ())),
+            )
 
         out = [v for i in tweet_ids if (v := view(i, expand_quote=True)) is not None]
         if engagement or viewer_id is not None:
@@ -135,13 +144,12 @@ class Hydrator:
         flags = await self._store.viewer_flags(viewer_id, ids) if viewer_id is not None else {}
 
         def annotated(v: TweetView) -> TweetView:
-            return TweetView(
-                v.tweet,
-                v.author,
-                counts.get(v.tweet.id, NO_COUNTS),
-                None if viewer_id is None else flags.get(v.tweet.id, NO_FLAGS),
-                None if v.retweeted is None else annotated(v.retweeted),
-                None if v.quoted is None else annotated(v.quoted),
+            return msgspec.structs.replace(
+                v,
+                counts=counts.get(v.tweet.id, NO_COUNTS),
+                viewer=None if viewer_id is None else flags.get(v.tweet.id, NO_FLAGS),
+                retweeted=None if v.retweeted is None else annotated(v.retweeted),
+                quoted=None if v.quoted is None else annotated(v.quoted),
             )
 
         return [annotated(v) for v in views]

@@ -18,6 +18,7 @@ from starling.domain.model import User
 from starling.domain.notifications import Notification, NotificationType
 from starling.domain.text import mentions
 from starling.ports import Clock, Store
+from starling.services.live import LivePublisher
 
 
 class InboxPage(msgspec.Struct, frozen=True):
@@ -47,8 +48,16 @@ class NotificationService:
     Nobody is notified of their own action, nor of one by a user they block.
     """
 
-    def __init__(self, *, store: Store, ids: SnowflakeGenerator, clock: Clock) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        ids: SnowflakeGenerator,
+        clock: Clock,
+        live: LivePublisher | None = None,
+    ) -> None:
         self._store = store
+        self._live = live
         self._ids = ids
         self._clock = clock
 
@@ -115,8 +124,9 @@ class NotificationService:
                     created_at_ms=snowflake.timestamp_ms(event.event_id),
                 )
             )
-        if rows:
-            await self._store.add_notifications(rows)
+        # Published only when new: a re-delivered event stores nothing and tells nobody.
+        if rows and await self._store.add_notifications(rows) and self._live is not None:
+            await self._live.notifications(rows)
 
     # --- reads -------------------------------------------------------------------------
     async def inbox(self, *, user_id: int, max_id: int | None, limit: int) -> InboxPage:

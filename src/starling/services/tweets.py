@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 
 from starling.domain import ids as snowflake
 from starling.domain.errors import Forbidden, TweetNotFound, UserNotFound
@@ -11,6 +12,7 @@ from starling.domain.ids import SnowflakeGenerator
 from starling.domain.model import Tweet
 from starling.domain.text import normalize_tweet_text
 from starling.ports import BackendUnavailable, Clock, EventLog, Store, TweetCache
+from starling.services.media import attachable_media
 
 
 class TweetService:
@@ -38,14 +40,16 @@ class TweetService:
         text: str,
         reply_to_tweet_id: int | None = None,
         quote_tweet_id: int | None = None,
+        media_ids: Sequence[int] = (),
     ) -> Tweet:
         """Store a tweet and its ``TweetPosted`` event in one transaction.
 
         Raises ``TextEmpty`` / ``TextTooLong`` (1..280 code points after NFC),
         ``UserNotFound`` for an unknown author, ``TweetNotFound`` for an unknown
         replied-to or quoted tweet, ``Forbidden`` (code ``blocked``) for a reply to or a
-        quote of a tweet whose author blocks the poster. Replying to or quoting a
-        retweet refers to its original (what the reader saw).
+        quote of a tweet whose author blocks the poster (replying to or quoting a retweet
+        refers to its original: what the reader saw); for ``media_ids`` (attached in
+        order), ``TooManyMedia`` (over 4), ``MediaNotFound``, ``MediaNotOwned``.
         """
         body = normalize_tweet_text(text)
         if await self._store.get_user(author_id) is None:
@@ -75,7 +79,8 @@ class TweetService:
             tweet_id=tweet_id,
             author_id=author_id,
         )
-        await self._store.insert_tweet(tweet, [event])
+        attached = await attachable_media(self._store, owner_id=author_id, media_ids=media_ids)
+        await self._store.insert_tweet(tweet, [event], media_ids=attached)
         self._event_log.notify()
         return tweet
 

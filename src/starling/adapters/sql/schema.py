@@ -124,4 +124,8 @@ meta = Table(
 
 # Tables defined in their own modules register on ``metadata`` when imported; importing
 # them here makes ``metadata`` complete for Alembic and for anyone importing the schema.
-from starling.adapters.sql import schema_engagement, schema_moderation  # noqa: E402, F401
+from starling.adapters.sql import (  # noqa: E402, F401
+    schema_engagement,
+    schema_media,
+    schema_moderation,
+)

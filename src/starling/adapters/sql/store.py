@@ -16,6 +16,7 @@ from starling.adapters.sql import statements as q
 from starling.adapters.sql.conversations import ConversationSql, select_retweets_of
 from starling.adapters.sql.database import Conn, Database
 from starling.adapters.sql.engagement import EngagementSql
+from starling.adapters.sql.media import MediaSql, attach_media
 from starling.adapters.sql.moderation import ModerationSql
 from starling.adapters.sql.schema import consumer_positions, follows, meta, tweets, users
 from starling.domain.errors import TweetNotFound, UsernameTaken
@@ -23,7 +24,7 @@ from starling.domain.events import Event
 from starling.domain.model import Credentials, NewUser, Tweet, User
 
 
-class SqlStore(EngagementSql, ModerationSql, ConversationSql):
+class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
     """The ``Store`` port on any SQLAlchemy-supported engine behind a :class:`Database`.
 
     ``insert_ignoring`` builds the engine's ``INSERT ... ON CONFLICT DO NOTHING``.
@@ -102,7 +103,9 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql):
         if events:
             await conn.execute(q.insert_outbox(), q.outbox_values(events))
 
-    async def insert_tweet(self, tweet: Tweet, events: Sequence[Event]) -> bool:
+    async def insert_tweet(
+        self, tweet: Tweet, events: Sequence[Event], *, media_ids: Sequence[int] = ()
+    ) -> bool:
         async with self.db.begin() as conn:
             for ref in (tweet.retweet_of_id, tweet.reply_to_tweet_id, tweet.quote_tweet_id):
                 # FOR SHARE (PostgreSQL; SQLite writers are serialised anyway): a delete of
@@ -119,6 +122,7 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql):
                 await self._bump_counter(conn, tweet.retweet_of_id, "retweets", 1)
             else:
                 await conn.execute(q.insert_tweet(), q.tweet_values(tweet))
+            await attach_media(conn, tweet.id, media_ids)
             if tweet.reply_to_tweet_id is not None:
                 await self._bump_counter(conn, tweet.reply_to_tweet_id, "replies", 1)
             await conn.execute(q.bump_user_count(tweet.author_id, "tweets_count", 1))

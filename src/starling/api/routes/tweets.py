@@ -7,7 +7,13 @@ from litestar.params import FromPath, FromQuery, JSONBody
 
 from starling.api.deps import Core, MaybeViewerId, ViewerId
 from starling.api.pages import tweets_page
-from starling.api.params import decode_cursor, parse_body_id, parse_id, parse_limit
+from starling.api.params import (
+    decode_cursor,
+    parse_body_id,
+    parse_id,
+    parse_limit,
+    parse_media_ids,
+)
 from starling.api.schemas import ContextOut, CreateTweet, TweetOut, TweetsPage, tweet_out
 from starling.domain.errors import TweetNotFound
 
@@ -25,6 +31,7 @@ class TweetsController(Controller):
             text=data.text,
             reply_to_tweet_id=parse_body_id(data.reply_to_tweet_id, "reply_to_tweet_id"),
             quote_tweet_id=parse_body_id(data.quote_tweet_id, "quote_tweet_id"),
+            media_ids=parse_media_ids(data.media_ids),
         )
         # No annotate: a tweet just posted has no likes, and its author has not liked it.
         (view,) = await core.hydrator.hydrate([tweet.id])

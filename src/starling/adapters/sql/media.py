@@ -1,0 +1,96 @@
+"""``MediaRows`` in SQL: media metadata and tweet attachments (a mixin of
+:class:`~starling.adapters.sql.store.SqlStore`, which provides ``self.db``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Row, insert, select
+
+from starling.adapters.sql.database import Conn, Database
+from starling.adapters.sql.schema_media import media, tweet_media
+from starling.domain.media import Media
+
+_COLUMNS = (
+    media.c.id,
+    media.c.owner_id,
+    media.c.format,
+    media.c.width,
+    media.c.height,
+    media.c.size_bytes,
+    media.c.thumb_width,
+    media.c.thumb_height,
+    media.c.created_at_ms,
+)
+
+
+def _media_from_row(row: Row[Any]) -> Media:
+    return Media(
+        id=row.id,
+        owner_id=row.owner_id,
+        format=row.format,
+        width=row.width,
+        height=row.height,
+        size_bytes=row.size_bytes,
+        thumb_width=row.thumb_width,
+        thumb_height=row.thumb_height,
+        created_at_ms=row.created_at_ms,
+    )
+
+
+async def attach_media(conn: Conn, tweet_id: int, media_ids: Sequence[int]) -> None:
+    """Write the attachment rows of a new tweet inside the caller's transaction."""
+    if media_ids:
+        await conn.execute(
+            insert(tweet_media),
+            [{"tweet_id": tweet_id, "position": i, "media_id": m} for i, m in enumerate(media_ids)],
+        )
+
+
+class MediaSql:
+    """Media metadata rows and the media of tweets."""
+
+    db: Database
+
+    async def add_media(self, item: Media) -> None:
+        async with self.db.begin() as conn:
+            await conn.execute(
+                insert(media),
+                {
+                    "id": item.id,
+                    "owner_id": item.owner_id,
+                    "format": item.format,
+                    "width": item.width,
+                    "height": item.height,
+                    "size_bytes": item.size_bytes,
+                    "thumb_width": item.thumb_width,
+                    "thumb_height": item.thumb_height,
+                    "created_at_ms": item.created_at_ms,
+                },
+            )
+
+    async def get_media(self, media_ids: Iterable[int]) -> dict[int, Media]:
+        ids = list(set(media_ids))
+        if not ids:
+            return {}
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(select(*_COLUMNS).where(media.c.id.in_(ids)))).all()
+        return {row.id: _media_from_row(row) for row in rows}
+
+    async def media_of_tweets(self, tweet_ids: Iterable[int]) -> dict[int, list[Media]]:
+        ids = list(set(tweet_ids))
+        if not ids:
+            return {}
+        stmt = (
+            select(tweet_media.c.tweet_id.label("tweet_id"), *_COLUMNS)
+            .join(media, media.c.id == tweet_media.c.media_id)
+            .where(tweet_media.c.tweet_id.in_(ids))
+            .order_by(tweet_media.c.tweet_id, tweet_media.c.position)
+        )
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        out: dict[int, list[Media]] = {}
+        for row in rows:
+            out.setdefault(row.tweet_id, []).append(_media_from_row(row))
+        return out

@@ -1,0 +1,104 @@
+"""The live stream: ``GET /api/v1/stream`` (Server-Sent Events, issue 5).
+
+Events: ``event: tweet`` (a new home-timeline item; data is the Tweet JSON) and
+``event: notification`` (data is a notification as in ``GET /api/v1/notifications``),
+each with ``id:`` its snowflake; a ``: heartbeat`` comment every
+``STARLING_STREAM_HEARTBEAT_S`` seconds of silence; a ``: connected`` comment once the
+stream listens. Reconnecting with ``Last-Event-ID`` replays what was missed (see
+:mod:`starling.services.stream`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import msgspec
+from litestar import Controller, Request, get
+from litestar.background_tasks import BackgroundTask
+from litestar.response import ServerSentEvent
+from litestar.response.sse import ServerSentEventMessage
+
+from starling.api.deps import Core, ViewerId
+from starling.api.errors import ApiError
+from starling.api.routes.moderation import NotificationOut
+from starling.api.schemas import rfc3339, tweet_out, user_summary
+from starling.ports import BackendUnavailable
+from starling.services.stream import (
+    Heartbeat,
+    LiveStream,
+    NotificationItem,
+    StreamItem,
+    TweetItem,
+)
+
+_encoder = msgspec.json.Encoder()
+
+
+def parse_last_event_id(raw: str | None) -> int | None:
+    """The ``Last-Event-ID`` header: an id this stream sent (a decimal snowflake), or
+    absent. Raises ``ApiError`` 422 ``invalid_last_event_id`` for anything else."""
+    if raw is None or raw.strip() == "":
+        return None
+    value = raw.strip()
+    if not value.isascii() or not value.isdigit() or len(value) > 19 or int(value) > 2**63 - 1:
+        raise ApiError(
+            422, "invalid_last_event_id", "Last-Event-ID must be an id from this stream."
+        )
+    return int(value)
+
+
+def sse_message(item: StreamItem) -> ServerSentEventMessage:
+    """One stream item as an SSE message (a heartbeat is a comment)."""
+    if isinstance(item, Heartbeat):
+        return ServerSentEventMessage(data=None, comment="heartbeat")
+    if isinstance(item, TweetItem):
+        body = _encoder.encode(tweet_out(item.view, authenticated=True))
+        return ServerSentEventMessage(data=body.decode(), event="tweet", id=str(item.id))
+    return ServerSentEventMessage(
+        data=_notification_json(item), event="notification", id=str(item.id)
+    )
+
+
+def _notification_json(item: NotificationItem) -> str:
+    n = item.notification
+    out = NotificationOut(
+        id=str(n.id),
+        type=n.type,
+        actor=user_summary(item.actor),
+        tweet=tweet_out(item.tweet, authenticated=True) if item.tweet is not None else None,
+        created_at=rfc3339(n.created_at_ms),
+        read=item.read,
+    )
+    return _encoder.encode(out).decode()
+
+
+async def _events(stream: LiveStream) -> AsyncIterator[ServerSentEventMessage]:
+    try:
+        yield ServerSentEventMessage(data=None, comment="connected")
+        async for item in stream:
+            yield sse_message(item)
+    finally:
+        await stream.close()
+
+
+class StreamController(Controller):
+    path = "/api/v1"
+    tags = ["stream"]
+
+    @get("/stream", summary="Live home-timeline tweets and notifications (Server-Sent Events)")
+    async def stream(
+        self, request: Request[Any, Any, Any], core: Core, viewer_id: ViewerId
+    ) -> ServerSentEvent:
+        last_event_id = parse_last_event_id(request.headers.get("last-event-id"))
+        try:
+            stream = await core.stream.open(
+                viewer_id=viewer_id,
+                last_event_id=last_event_id,
+                heartbeat_s=core.settings.stream_heartbeat_s,
+            )
+        except BackendUnavailable as exc:
+            raise ApiError(503, "live_unavailable", "Live updates are unavailable.") from exc
+        # The background task closes a stream whose client left before it was iterated
+        # (closing twice is harmless).
+        return ServerSentEvent(_events(stream), background=BackgroundTask(stream.close))

@@ -1,0 +1,179 @@
+"""Media: upload (validated by content with Pillow), serve, and check for attaching.
+
+An upload is accepted when Pillow recognises its bytes as a JPEG, PNG, GIF or WebP image
+and can decode it, whatever the file name or declared content type say. The original
+bytes are stored as uploaded; a thumbnail (longest side :data:`THUMBNAIL_PX`) is made
+with ``Image.thumbnail`` and stored beside it, in the same format.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import warnings
+from collections.abc import Sequence
+from typing import Final
+
+from PIL import Image, UnidentifiedImageError
+
+from starling.domain.ids import SnowflakeGenerator
+from starling.domain.media import (
+    MAX_MEDIA_BYTES,
+    MAX_MEDIA_PER_TWEET,
+    THUMBNAIL_PX,
+    ImageFormat,
+    Media,
+    MediaNotFound,
+    MediaNotOwned,
+    MediaTooLarge,
+    TooManyMedia,
+    UnsupportedMedia,
+)
+from starling.ports import Clock, MediaStore, Store
+
+MAX_SIDE_PX: Final = 8_192
+"""Largest accepted width or height in pixels (Twitter's limit for images). Also the guard
+against decompression bombs: a small file that decodes to a huge bitmap is refused
+before it is decoded."""
+
+_FORMATS: Final[dict[str, ImageFormat]] = {
+    "JPEG": "jpeg",
+    "PNG": "png",
+    "GIF": "gif",
+    "WEBP": "webp",
+}
+"""Pillow's format names of the accepted formats (``Image.format`` after ``open``)."""
+
+
+class ImageInfo:
+    """What :func:`inspect_image` found: format, size in pixels, and the thumbnail."""
+
+    __slots__ = ("format", "height", "thumb_bytes", "thumb_height", "thumb_width", "width")
+
+    def __init__(
+        self,
+        *,
+        format: ImageFormat,
+        width: int,
+        height: int,
+        thumb_bytes: bytes,
+        thumb_width: int,
+        thumb_height: int,
+    ) -> None:
+        self.format = format
+        self.width = width
+        self.height = height
+        self.thumb_bytes = thumb_bytes
+        self.thumb_width = thumb_width
+        self.thumb_height = thumb_height
+
+
+def inspect_image(data: bytes) -> ImageInfo:
+    """Decode ``data`` as an image and make its thumbnail (CPU-bound: call it off the
+    event loop). Raises :class:`UnsupportedMedia` for bytes that are not a complete
+    JPEG/PNG/GIF/WebP image, :class:`MediaTooLarge` beyond :data:`MAX_SIDE_PX`."""
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns (DecompressionBombWarning) before it refuses; the side limit
+            # below refuses far earlier, so the warning adds nothing.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as probe:
+                fmt = _FORMATS.get(probe.format or "")
+                if fmt is None:
+                    raise UnsupportedMedia()
+                width, height = probe.size
+                if width > MAX_SIDE_PX or height > MAX_SIDE_PX:
+                    raise MediaTooLarge()
+                probe.verify()  # checksums and structure, without decoding pixels
+            # verify() leaves the image unusable: decode a fresh one for the thumbnail.
+            with Image.open(io.BytesIO(data)) as image:
+                image.load()
+                thumb = image.copy()
+                thumb.thumbnail((THUMBNAIL_PX, THUMBNAIL_PX))
+                out = io.BytesIO()
+                thumb.save(out, format=probe.format)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError) as exc:
+        # Pillow reports truncated or corrupt data as OSError/SyntaxError/ValueError.
+        raise UnsupportedMedia() from exc
+    except Image.DecompressionBombError as exc:
+        raise MediaTooLarge() from exc
+    return ImageInfo(
+        format=fmt,
+        width=width,
+        height=height,
+        thumb_bytes=out.getvalue(),
+        thumb_width=thumb.width,
+        thumb_height=thumb.height,
+    )
+
+
+async def attachable_media(store: Store, *, owner_id: int, media_ids: Sequence[int]) -> list[int]:
+    """``media_ids`` without repeats, in order, once checked for a tweet by ``owner_id``.
+
+    Raises :class:`TooManyMedia` (more than :data:`MAX_MEDIA_PER_TWEET`),
+    :class:`MediaNotFound` (an unknown id), :class:`MediaNotOwned` (another user's)."""
+    wanted = list(dict.fromkeys(media_ids))
+    if len(wanted) > MAX_MEDIA_PER_TWEET:
+        raise TooManyMedia()
+    if not wanted:
+        return []
+    found = await store.get_media(wanted)
+    for media_id in wanted:
+        item = found.get(media_id)
+        if item is None:
+            raise MediaNotFound()
+        if item.owner_id != owner_id:
+            raise MediaNotOwned()
+    return wanted
+
+
+class MediaService:
+    """Uploads and reads of media through the :class:`MediaStore` port."""
+
+    def __init__(
+        self, *, store: Store, media_store: MediaStore, ids: SnowflakeGenerator, clock: Clock
+    ) -> None:
+        self._store = store
+        self._media_store = media_store
+        self._ids = ids
+        self._clock = clock
+
+    async def upload(self, *, owner_id: int, data: bytes) -> Media:
+        """Validate and store an image uploaded by ``owner_id``; returns its metadata.
+
+        Raises :class:`MediaTooLarge` (over :data:`MAX_MEDIA_BYTES` bytes or
+        :data:`MAX_SIDE_PX` pixels a side) and :class:`UnsupportedMedia` (not an image).
+        The files are written before the row, so a row always has its files."""
+        if len(data) > MAX_MEDIA_BYTES:
+            raise MediaTooLarge()
+        info = await asyncio.to_thread(inspect_image, data)
+        item = Media(
+            id=self._ids.next_id(),
+            owner_id=owner_id,
+            format=info.format,
+            width=info.width,
+            height=info.height,
+            size_bytes=len(data),
+            thumb_width=info.thumb_width,
+            thumb_height=info.thumb_height,
+            created_at_ms=self._clock.now_ms(),
+        )
+        await self._media_store.put(item.key, data)
+        await self._media_store.put(item.thumb_key, info.thumb_bytes)
+        await self._store.add_media(item)
+        return item
+
+    async def get(self, *, media_id: int) -> Media:
+        """Raises :class:`MediaNotFound`."""
+        item = (await self._store.get_media([media_id])).get(media_id)
+        if item is None:
+            raise MediaNotFound()
+        return item
+
+    async def content(self, item: Media, *, thumbnail: bool = False) -> bytes:
+        """The bytes of the original (or its thumbnail). Raises :class:`MediaNotFound`
+        when the files are gone (removed by an operator)."""
+        data = await self._media_store.get(item.thumb_key if thumbnail else item.key)
+        if data is None:
+            raise MediaNotFound()
+        return data
