@@ -20,6 +20,7 @@ from starling.api.routes.accounts import AccountsController
 from starling.api.routes.engagement import EngagementController
 from starling.api.routes.graph import GraphController
 from starling.api.routes.moderation import ModerationController
+from starling.api.routes.search import SearchController
 from starling.api.routes.timelines import TimelinesController
 from starling.api.routes.tweets import TweetsController
 from starling.bootstrap import App, build
@@ -90,6 +91,7 @@ def create_app(core: App | None = None, *, settings: Settings | None = None) -> 
             TimelinesController,
             EngagementController,
             ModerationController,
+            SearchController,
             ops.healthz,
             ops.readyz,
             ops.metrics,
