@@ -85,6 +85,7 @@ class MemoryTrendCounter:
         self._scale = 1.0
         self._minutes: dict[int, dict[int, int]] = {}
         self._head: int | None = None  # newest minute of the window
+        self._first = 0  # first minute counted: nothing before it leaves the window
         self._candidates: dict[str, tuple[int, ...]] = {}
         steps = max(1.0, self.config.baseline_ms / self.config.bucket_ms)
         self._decay = 0.5 ** (1.0 / steps)
@@ -145,7 +146,7 @@ class MemoryTrendCounter:
         """Move the window's newest minute forward to ``minute``: each minute leaving the
         window is subtracted from the window sketch and folded into the baseline."""
         if self._head is None:
-            self._head = minute
+            self._head = self._first = minute
             return
         steps = minute - self._head
         if steps <= 0:
@@ -153,7 +154,9 @@ class MemoryTrendCounter:
         size = self.config.window_buckets
         rolled = min(steps, size)
         for step in range(1, rolled + 1):
-            self._roll(self._minutes.pop(self._head + step - size, None))
+            expired = self._head + step - size
+            if expired >= self._first:  # minutes before the first were never observed
+                self._roll(self._minutes.pop(expired, None))
         empty = steps - rolled
         if empty:
             # Minutes after everything counted so far: empty rolls, in closed form.
