@@ -19,8 +19,19 @@ from starling.adapters.sqlite.store import SqliteStore
 from starling.config import Settings, SettingsError
 from starling.domain.feed import FeedRules, ThresholdPolicy
 from starling.domain.ids import SnowflakeGenerator
+from starling.domain.trends import TrendConfig
 from starling.metrics import Metrics
-from starling.ports import Clock, EventLog, LiveBus, MediaStore, Store, TimelineCache, TweetCache
+from starling.ports import (
+    Clock,
+    EventLog,
+    LiveBus,
+    MediaStore,
+    SearchIndex,
+    Store,
+    TimelineCache,
+    TrendCounter,
+    TweetCache,
+)
 from starling.services.accounts import AccountService
 from starling.services.conversations import ConversationService
 from starling.services.credentials import Passwords, Tokens
@@ -32,11 +43,15 @@ from starling.services.live import LivePublisher
 from starling.services.media import MediaService
 from starling.services.moderation import ModerationService
 from starling.services.notifications import NotificationService
+from starling.services.search import SearchService
 from starling.services.stream import StreamService
 from starling.services.timelines import TimelineService
+from starling.services.trends import TrendService
 from starling.services.tweets import TweetService
 from starling.workers import fanout as fanout_worker
 from starling.workers import notifications as notifications_worker
+from starling.workers import search as search_worker
+from starling.workers import trends as trends_worker
 
 SECRET_META_KEY = "token_secret"
 
@@ -66,6 +81,10 @@ class App:
     live_bus: LiveBus
     stream: StreamService
     media: MediaService
+    search_index: SearchIndex
+    search: SearchService
+    trend_counter: TrendCounter
+    trends: TrendService
     run_workers: bool
     _started: bool = field(default=False, repr=False)
 
@@ -82,6 +101,7 @@ class App:
         await self.live_bus.close()
         await self.cache.close()
         await self.tweet_cache.close()
+        await self.trend_counter.close()
         await self.store.close()
         self._started = False
 
@@ -148,6 +168,35 @@ def _make_media_store(settings: Settings) -> MediaStore:
     return LocalMediaStore(settings.media_dir)
 
 
+def _make_search_index(store: Store) -> SearchIndex:
+    """The search index in the store's own database: FTS5 beside an embedded store,
+    PostgreSQL full-text beside a PostgreSQL one."""
+    if isinstance(store, SqliteStore):
+        from starling.adapters.sqlite.search import SqliteSearchIndex
+
+        return SqliteSearchIndex(store.db)
+    from starling.adapters.postgres.search import PostgresSearchIndex
+    from starling.adapters.postgres.store import PostgresStore
+
+    if isinstance(store, PostgresStore):
+        return PostgresSearchIndex(store.db)
+    raise SettingsError(f"no search index for a {type(store).__name__}")
+
+
+def _make_trend_counter(settings: Settings, config: TrendConfig) -> TrendCounter:
+    """Redis when configured (every API node answers the same trends), else this
+    process's memory."""
+    if settings.redis_url is None:
+        from starling.adapters.memory.trends import MemoryTrendCounter
+
+        return MemoryTrendCounter(config)
+    from starling.adapters.redis.trends import RedisTrendCounter
+
+    return RedisTrendCounter.from_url(
+        settings.redis_url, namespace=settings.redis_namespace, config=config
+    )
+
+
 def _make_event_log(
     settings: Settings, store: Store, metrics: Metrics, *, run_workers: bool
 ) -> EventLog:
@@ -175,6 +224,7 @@ async def build(
     clock: Clock | None = None,
     store: Store | None = None,
     cache: TimelineCache | None = None,
+    trend_config: TrendConfig | None = None,
     run_workers: bool = True,
 ) -> App:
     """Wire a Starling process. Pass adapters to override the ones the settings pick
@@ -212,9 +262,16 @@ async def build(
         live=publisher,
     )
     notifications = NotificationService(store=store, ids=ids, clock=clock, live=publisher)
+    search_index = _make_search_index(store)
+    search = SearchService(store=store, index=search_index, hydrator=hydrator)
+    trend_config = trend_config or TrendConfig()
+    trend_counter = _make_trend_counter(settings, trend_config)
+    trends = TrendService(store=store, counter=trend_counter, clock=clock, config=trend_config)
     if run_workers:
         fanout_worker.register(event_log, fanout)
         notifications_worker.register(event_log, notifications)
+        search_worker.register(event_log, search)
+        trends_worker.register(event_log, trends)
     return App(
         settings=settings,
         rules=rules,
@@ -262,5 +319,9 @@ async def build(
         media=MediaService(
             store=store, media_store=_make_media_store(settings), ids=ids, clock=clock
         ),
+        search_index=search_index,
+        search=search,
+        trend_counter=trend_counter,
+        trends=trends,
         run_workers=run_workers,
     )

@@ -273,6 +273,7 @@ def load(
     table.add_row("users", f"{report.users_total:,}", f"{report.users_inserted:,}")
     table.add_row("follow relations", f"{report.follows_total:,}", f"{report.follows_inserted:,}")
     table.add_row("tweets", f"{report.tweets_total:,}", f"{report.tweets_inserted:,}")
+    table.add_row("tweets indexed for search", "", f"{report.tweets_indexed:,}")
     if report.celebrities:
         overlay = (
             report.overlay_users_inserted
@@ -297,25 +298,33 @@ def load(
 async def _load(
     settings: Settings, data: Path, celebrities: bool, seed: int, progress: Progress
 ) -> LoadReport:
+    from starling.adapters.sql.search import SqlSearchIndex
     from starling.loading import load_dataset
     from starling.ports import BulkStore, Store
 
     store: Store
     bulk: BulkStore
+    search: SqlSearchIndex
     if settings.uses_postgres:
         from starling.adapters.postgres.bulk import PostgresBulkStore
+        from starling.adapters.postgres.search import PostgresSearchIndex
         from starling.adapters.postgres.store import PostgresStore
 
         pg = store = await PostgresStore.open(settings.database_url)
         bulk = PostgresBulkStore(pg.engine)
+        search = PostgresSearchIndex(pg.db)
     else:
         from starling.adapters.sqlite.bulk import SqliteBulkStore
+        from starling.adapters.sqlite.search import SqliteSearchIndex
         from starling.adapters.sqlite.store import SqliteStore
 
         lite = store = SqliteStore(settings.database_url)
         bulk = SqliteBulkStore(lite.engine)
+        search = SqliteSearchIndex(lite.db)
     try:
-        return await load_dataset(bulk, data, celebrities=celebrities, seed=seed, progress=progress)
+        return await load_dataset(
+            bulk, data, celebrities=celebrities, seed=seed, progress=progress, search=search
+        )
     finally:
         await store.close()
 

@@ -15,6 +15,7 @@ from starling.domain.events import AnyEvent, Event
 from starling.domain.media import Media
 from starling.domain.model import Credentials, NewUser, Tweet, User
 from starling.domain.notifications import Notification
+from starling.domain.trends import TagCount
 
 
 class BackendUnavailable(Exception):
@@ -466,3 +467,56 @@ class MediaStore(Protocol):
 
     async def delete(self, key: str) -> None:
         """Forget ``key``; absent is not an error."""
+
+
+class SearchIndex(Protocol):
+    """Full-text index of tweets and prefix search of users (issue 5).
+
+    Maintained by the ``search`` consumer group (and by ``starling load`` in bulk): every
+    write is idempotent, so a re-delivered event changes nothing. Words and hashtags are
+    matched case- and diacritic-insensitively (``domain.search.fold``).
+    """
+
+    async def index_tweets(self, tweets: Sequence[Tweet]) -> None:
+        """Add ``tweets`` to the index, replacing any entry of the same id."""
+
+    async def remove_tweets(self, tweet_ids: Sequence[int]) -> None:
+        """Remove ``tweet_ids`` from the index; ids not indexed are ignored."""
+
+    async def search_tweets(
+        self,
+        *,
+        words: Sequence[str],
+        hashtags: Sequence[str],
+        author_id: int | None,
+        max_id: int | None,
+        limit: int,
+    ) -> list[int]:
+        """Ids of indexed tweets that contain every one of ``words`` and ``hashtags``
+        (folded, without '#'), by ``author_id`` when given, below ``max_id``, newest
+        first, at most ``limit``. ``words`` and ``hashtags`` must not both be empty
+        (``ValueError``): an author alone is a user timeline."""
+
+    async def search_users(self, prefix: str, *, offset: int, limit: int) -> list[int]:
+        """Ids of users whose username or display name starts with ``prefix`` (case-
+        insensitive): the exact username first, then username matches in username
+        order, then display-name matches in display-name order; ``limit`` of them from
+        ``offset``."""
+
+
+class TrendCounter(Protocol):
+    """Bounded-memory hashtag counts over time for trends (issue 5): a sliding window of
+    1-minute buckets and a longer-term baseline rate per tag.
+
+    Times are the tweets' own (from their snowflake ids), so replaying old tweets with
+    their original timestamps counts them when they happened.
+    """
+
+    async def add(self, tweet_id: int, tags: Sequence[str], at_ms: int) -> None:
+        """Count one tweet's distinct folded ``tags`` at Unix time ``at_ms``."""
+
+    async def top(self, *, now_ms: int, limit: int) -> Sequence[TagCount]:
+        """The ``limit`` tags most used in the window ending at ``now_ms`` (the heaviest
+        hitters, most first), with their window counts and baseline rates."""
+
+    async def close(self) -> None: ...

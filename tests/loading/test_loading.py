@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from starling.adapters.sqlite.bulk import SqliteBulkStore
+from starling.adapters.sqlite.search import SqliteSearchIndex
 from starling.adapters.sqlite.store import SqliteStore
 from starling.domain import ids
 from starling.domain.model import NewUser, User
@@ -187,6 +188,19 @@ async def test_tweet_keeps_its_twitter_id_and_time(
     assert tweet is not None
     assert tweet.text == "Terremoto in Italia"
     assert tweet.created_at_ms == ids.timestamp_ms(tid(4)) == 1_360_000_004_000
+
+
+async def test_loaded_tweets_are_searchable(
+    store: SqliteStore, bulk: SqliteBulkStore, data_dir: Path
+) -> None:
+    search = SqliteSearchIndex(store.db)
+    report = await load_dataset(bulk, data_dir, search=search)
+
+    assert report.tweets_indexed == 10
+    found = await search.search_tweets(
+        words=["terremoto"], hashtags=[], author_id=None, max_id=None, limit=5
+    )
+    assert found == [tid(4)]
 
 
 async def test_duplicate_id_gets_a_fresh_id_at_the_same_millisecond(

@@ -21,6 +21,7 @@ from starling.api.routes.engagement import EngagementController
 from starling.api.routes.graph import GraphController
 from starling.api.routes.media import MediaController
 from starling.api.routes.moderation import ModerationController
+from starling.api.routes.search import SearchController
 from starling.api.routes.stream import StreamController
 from starling.api.routes.timelines import TimelinesController
 from starling.api.routes.tweets import TweetsController
@@ -94,6 +95,7 @@ def create_app(core: App | None = None, *, settings: Settings | None = None) -> 
             ModerationController,
             StreamController,
             MediaController,
+            SearchController,
             ops.healthz,
             ops.readyz,
             ops.metrics,

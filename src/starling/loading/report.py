@@ -21,6 +21,7 @@ class LoadReport(msgspec.Struct, kw_only=True):
     follows_inserted: int = 0
     follows_total: int = 0
     tweets_inserted: int = 0
+    tweets_indexed: int = 0
     tweets_total: int = 0
     tweets_rows: int = 0
     tweets_skipped: int = 0

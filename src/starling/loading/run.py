@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from starling.domain import ids
 from starling.domain.model import NewUser, Tweet
@@ -29,6 +29,13 @@ from starling.ports import BulkStore
 
 if TYPE_CHECKING:
     from rich.progress import Progress
+
+
+class Reindexable(Protocol):
+    """A search index that can (re)index every stored tweet, as the SQL search adapters
+    do (``SqlSearchIndex.reindex``)."""
+
+    async def reindex(self, *, on_batch: Callable[[int], None] | None = None) -> int: ...
 
 
 def _csv_sources(files: DataFiles) -> list[tuple[Path, CsvFormat]]:
@@ -119,6 +126,7 @@ async def load_dataset(
     celebrities: bool = False,
     seed: int = 2026,
     progress: Progress | None = None,
+    search: Reindexable | None = None,
 ) -> LoadReport:
     """Import the real data set of ``data_dir`` (layout of ``shared/data/README.md``).
 
@@ -131,7 +139,9 @@ async def load_dataset(
       (then a fresh id at the same millisecond), ``created_at_ms`` read from the id, and
       a degree-weighted seeded author (:mod:`starling.loading.assign`): 102,655 tweets.
     - ``celebrities=True`` adds the overlay of :mod:`starling.loading.celebrities`.
-    - Finally every user's counters are recomputed (``bulk.recount()``).
+    - Finally every user's counters are recomputed (``bulk.recount()``) and, given
+      ``search``, every stored tweet is indexed for search (``search.reindex()``; the
+      bulk path writes no outbox events, so the ``search`` consumer never sees them).
 
     Idempotent: ids, authors and the overlay depend only on the files and ``seed``, and
     the store keeps existing rows, so a second load with the same seed inserts nothing.
@@ -184,6 +194,11 @@ async def load_dataset(
     phase = Phase(progress, "recount", 1)
     await bulk.recount()
     phase.finish()
+
+    if search is not None:
+        phase = Phase(progress, "search index", len(tweets))
+        report.tweets_indexed = await search.reindex(on_batch=phase.advance)
+        phase.finish()
 
     report.seconds = time.perf_counter() - started
     return report

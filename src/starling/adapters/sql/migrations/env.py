@@ -6,14 +6,24 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 from starling.adapters.sql.schema import metadata
+from starling.adapters.sql.search_schema import is_engine_specific
 
 config = context.config
+
+
+def _include(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Autogenerate filter: the engine-specific search objects of migration 0005 are not
+    in ``metadata`` on purpose; never propose dropping them."""
+    return not (reflected and compare_to is None and is_engine_specific(name))
 
 
 def _run(connection: object) -> None:
     context.configure(
         connection=connection,  # type: ignore[arg-type]
         target_metadata=metadata,
+        include_object=_include,
         render_as_batch=True,  # SQLite cannot ALTER most things; batch mode copies tables
     )
     with context.begin_transaction():

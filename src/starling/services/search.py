@@ -1,0 +1,122 @@
+"""Search: tweets by words, #hashtags and from:username; users by prefix (issue 5).
+
+Reads: parse the query (``domain.search``) → ids from the :class:`SearchIndex`, newest
+first below the cursor → hydrate in one batch → drop what the viewer must not see
+(authors blocked either way or muted) → page + cursor, exactly as the timelines page.
+
+Writes: the ``search`` consumer group indexes each posted tweet and removes each deleted
+one. Both are idempotent, and a tweet deleted before its ``TweetPosted`` is processed is
+never indexed (the handler reloads it and finds nothing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from starling.domain.events import AnyEvent, TweetDeleted, TweetPosted
+from starling.domain.model import User
+from starling.domain.search import InvalidQuery, parse_query
+from starling.ports import SearchIndex, Store
+from starling.services.hydration import Hydrator, TweetView
+from starling.services.timelines import MAX_FILL_ROUNDS, TimelinePage
+
+MAX_USER_QUERY_LENGTH = 50
+"""Characters of a user search: a display name holds at most 50."""
+
+MAX_USER_OFFSET = 1_000
+"""Deepest user-search position served: each page re-reads the rows before it."""
+
+
+class SearchService:
+    """Tweet and user search over a :class:`SearchIndex`, and its indexing consumer."""
+
+    def __init__(self, *, store: Store, index: SearchIndex, hydrator: Hydrator) -> None:
+        self._store = store
+        self._index = index
+        self._hydrator = hydrator
+
+    # --- reads -----------------------------------------------------------------------
+    async def tweets(
+        self, *, query: str, viewer_id: int | None, max_id: int | None, limit: int
+    ) -> TimelinePage:
+        """Tweets matching ``query`` (see :mod:`starling.domain.search`) below ``max_id``,
+        newest first, at most ``limit``, without tweets by authors hidden from
+        ``viewer_id``. An unknown ``from:`` user gives an empty page. Raises
+        :class:`~starling.domain.search.InvalidQuery` for an unusable query."""
+        parsed = parse_query(query)
+        author_id: int | None = None
+        if parsed.from_username is not None:
+            author = await self._store.get_user_by_username(parsed.from_username)
+            if author is None:
+                return TimelinePage([], None)
+            author_id = author.id
+
+        async def fetch(cursor: int | None, want: int) -> list[int]:
+            if not parsed.words and not parsed.hashtags:
+                assert author_id is not None  # parse_query guarantees one of the three
+                return await self._store.tweet_ids_by_authors(
+                    [author_id], max_id=cursor, limit=want
+                )
+            return await self._index.search_tweets(
+                words=parsed.words,
+                hashtags=parsed.hashtags,
+                author_id=author_id,
+                max_id=cursor,
+                limit=want,
+            )
+
+        hidden = await self._store.hidden_author_ids(viewer_id) if viewer_id is not None else set()
+        return await self._fill(fetch, max_id, limit, hidden)
+
+    async def _fill(
+        self,
+        fetch: Callable[[int | None, int], Awaitable[list[int]]],
+        max_id: int | None,
+        limit: int,
+        hidden_authors: set[int],
+    ) -> TimelinePage:
+        """Collect ``limit`` visible hydrated tweets from ``fetch(cursor, want)``; ids the
+        index still holds for deleted tweets (indexing lag) and hidden authors' tweets are
+        skipped. The cursor is the last id examined: no page repeats or skips a match."""
+        items: list[TweetView] = []
+        cursor = max_id
+        for _ in range(MAX_FILL_ROUNDS):
+            want = limit - len(items)
+            ids = await fetch(cursor, want + 1)
+            page_ids = ids[:want]
+            views = await self._hydrator.hydrate(page_ids)
+            items.extend(v for v in views if v.author.id not in hidden_authors)
+            cursor = page_ids[-1] if len(ids) > want and page_ids else None
+            if cursor is None or len(items) >= limit:
+                break
+        return TimelinePage(items, cursor)
+
+    async def users(self, *, query: str, offset: int, limit: int) -> tuple[list[User], int | None]:
+        """Users whose username or display name starts with ``query`` (case-insensitive;
+        a leading '@' is ignored), exact username first; returns the page and the offset
+        of the next one (None at the end). Raises :class:`InvalidQuery` for an empty or
+        over-long query; offsets past :data:`MAX_USER_OFFSET` give an empty page."""
+        prefix = query.strip().removeprefix("@").strip()
+        if not prefix:
+            raise InvalidQuery("The query is empty.")
+        if len(prefix) > MAX_USER_QUERY_LENGTH:
+            raise InvalidQuery(f"The query is longer than {MAX_USER_QUERY_LENGTH} characters.")
+        if offset >= MAX_USER_OFFSET:
+            return [], None
+        ids = await self._index.search_users(prefix, offset=offset, limit=limit + 1)
+        found = await self._store.get_users(ids[:limit])
+        page = [found[i] for i in ids[:limit] if i in found]
+        return page, offset + limit if len(ids) > limit else None
+
+    # --- the consumer ----------------------------------------------------------------
+    async def handle(self, event: AnyEvent) -> None:
+        """Apply one event (the ``search`` consumer group's handler): index a posted
+        tweet, remove a deleted one; other events are ignored. Retweets are not indexed:
+        they have no text of their own, and their original is indexed already."""
+        if isinstance(event, TweetPosted):
+            tweet = await self._store.get_tweet(event.tweet_id)
+            # None: deleted meanwhile, and TweetDeleted follows.
+            if tweet is not None and tweet.retweet_of_id is None:
+                await self._index.index_tweets([tweet])
+        elif isinstance(event, TweetDeleted):
+            await self._index.remove_tweets([event.tweet_id])
