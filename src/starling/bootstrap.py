@@ -13,7 +13,7 @@ from starling.adapters.clock import SystemClock
 from starling.adapters.local_media import LocalMediaStore
 from starling.adapters.memory.live_bus import MemoryLiveBus
 from starling.adapters.memory.timeline_cache import MemoryTimelineCache
-from starling.adapters.memory.tweet_cache import NullTweetCache
+from starling.adapters.memory.tweet_cache import MemoryTweetCache
 from starling.adapters.outbox_event_log import OutboxEventLog
 from starling.adapters.sqlite.store import SqliteStore
 from starling.config import Settings, SettingsError
@@ -142,7 +142,7 @@ def _make_caches(
     settings: Settings, rules: FeedRules, clock: Clock
 ) -> tuple[TimelineCache, TweetCache]:
     if settings.redis_url is None:
-        return MemoryTimelineCache(rules, clock), NullTweetCache()
+        return MemoryTimelineCache(rules, clock), MemoryTweetCache()
     from starling.adapters.redis.timeline_cache import RedisTimelineCache
     from starling.adapters.redis.tweet_cache import RedisTweetCache
 

@@ -1,4 +1,4 @@
-"""The ``TweetCache`` contract, run against the embedded ``NullTweetCache`` and Redis.
+"""The ``TweetCache`` contract, run against the in-process caches and Redis.
 
 The contract is what a caller may rely on from any tweet cache: whatever comes back is
 exactly what was put, under the id asked for, and invalidated tweets do not come back.
@@ -16,7 +16,7 @@ import pytest
 import redis.asyncio
 
 import services
-from starling.adapters.memory.tweet_cache import NullTweetCache
+from starling.adapters.memory.tweet_cache import MemoryTweetCache, NullTweetCache
 from starling.adapters.redis.tweet_cache import RedisTweetCache
 from starling.domain.ids import MAX_ID, compose
 from starling.domain.model import Tweet
@@ -37,6 +37,10 @@ SECOND = Tweet(
     replies_count=1,
 )
 NEVER_PUT = compose(1_700_000_000_001)
+
+
+def tweet(tweet_id: int) -> Tweet:
+    return Tweet(id=tweet_id, author_id=7, text=f"tweet {tweet_id}", created_at_ms=1)
 
 
 class TweetCacheContract:
@@ -75,6 +79,25 @@ class TweetCacheContract:
 
     async def test_ping_answers(self, tweet_cache: TweetCache) -> None:
         await tweet_cache.ping()
+
+
+class TestMemoryTweetCache(TweetCacheContract):
+    @pytest.fixture
+    def tweet_cache(self) -> MemoryTweetCache:
+        return MemoryTweetCache()
+
+    async def test_the_least_recently_used_tweet_goes_first(self) -> None:
+        cache = MemoryTweetCache(max_tweets=2)
+        a, b, c = tweet(1), tweet(2), tweet(3)
+        await cache.put_many([a, b])
+        assert await cache.get_many([1]) == {1: a}  # a is now the most recently used
+        await cache.put_many([c])
+        assert await cache.get_many([1, 2, 3]) == {1: a, 3: c}
+        assert len(cache) == 2
+
+    def test_a_bound_below_one_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="at least 1"):
+            MemoryTweetCache(max_tweets=0)
 
 
 class TestNullTweetCache(TweetCacheContract):

@@ -6,6 +6,7 @@ bit; times as RFC 3339 UTC strings with milliseconds.
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 
 import msgspec
@@ -16,8 +17,10 @@ from starling.domain.text import hashtags, mentions
 from starling.services.hydration import TweetView
 
 
+@functools.lru_cache(maxsize=65_536)
 def rfc3339(ms: int) -> str:
-    """Unix ms → ``"2026-11-21T10:30:00.123Z"``."""
+    """Unix ms → ``"2026-11-21T10:30:00.123Z"``. Memoized: a hot tweet's time is
+    formatted once per process, not once per page it appears on."""
     return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
 
 
@@ -212,6 +215,7 @@ def tweet_out(view: TweetView, *, authenticated: bool) -> TweetOut:
     ``quoted_tweet`` (an addition to API.md; null when it was deleted)."""
     t = view.tweet
     shown = view.retweeted or view
+    tags, names = _entities(t.text)
     return TweetOut(
         id=str(t.id),
         text=t.text,
@@ -221,12 +225,19 @@ def tweet_out(view: TweetView, *, authenticated: bool) -> TweetOut:
         quote_tweet_id=_opt(t.quote_tweet_id),
         retweeted_tweet=_nested(view.retweeted, authenticated),
         quoted_tweet=_nested(view.quoted, authenticated),
-        hashtags=hashtags(t.text),
-        mentions=mentions(t.text),
+        hashtags=list(tags),
+        mentions=list(names),
         media=[media_out(m) for m in view.media],
         metrics=Metrics(shown.counts.likes, shown.counts.retweets, shown.counts.replies),
         viewer=_viewer(shown) if authenticated else None,
     )
+
+
+@functools.lru_cache(maxsize=65_536)
+def _entities(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Hashtags and mentions of a tweet's text, extracted once per process per text
+    (a hot tweet is serialized on every page it appears on)."""
+    return tuple(hashtags(text)), tuple(mentions(text))
 
 
 def _nested(view: TweetView | None, authenticated: bool) -> TweetOut | None:
