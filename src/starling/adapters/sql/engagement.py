@@ -19,10 +19,11 @@ from sqlalchemy import (
     CompoundSelect,
     Delete,
     Insert,
+    Integer,
     Select,
     SmallInteger,
     Table,
-    Update,
+    bindparam,
     delete,
     func,
     insert,
@@ -40,6 +41,7 @@ from starling.adapters.sql.schema_engagement import (
     likes,
     tweet_counters,
 )
+from starling.adapters.sql.statements import Bound
 from starling.domain.engagement import Counts, ViewerFlags
 from starling.domain.events import Event
 
@@ -57,13 +59,20 @@ def delete_like(user_id: int, tweet_id: int) -> Delete:
     return delete(likes).where(likes.c.user_id == user_id, likes.c.tweet_id == tweet_id)
 
 
-def bump_shard(tweet_id: int, shard: int, counter: CounterName, delta: int) -> Update:
-    column = tweet_counters.c[counter]
-    return (
-        update(tweet_counters)
-        .where(tweet_counters.c.tweet_id == tweet_id, tweet_counters.c.shard == shard)
-        .values({counter: column + delta})
+_BUMP_SHARD = {
+    counter: update(tweet_counters)
+    .where(
+        # Not named after columns: an UPDATE reserves those names for its SET clause.
+        tweet_counters.c.tweet_id == bindparam("b_tweet_id"),
+        tweet_counters.c.shard == bindparam("b_shard"),
     )
+    .values({counter: tweet_counters.c[counter] + bindparam("delta", type_=Integer)})
+    for counter in ("likes", "retweets", "replies")
+}
+
+
+def bump_shard(tweet_id: int, shard: int, counter: CounterName, delta: int) -> Bound:
+    return _BUMP_SHARD[counter], {"b_tweet_id": tweet_id, "b_shard": shard, "delta": delta}
 
 
 def delete_counters(tweet_id: int) -> Delete:
@@ -78,32 +87,44 @@ def delete_bookmarks_of(tweet_id: int) -> Delete:
     return delete(bookmarks).where(bookmarks.c.tweet_id == tweet_id)
 
 
-def select_counts(tweet_ids: Sequence[int]) -> Select[Any]:
+_c = tweet_counters.c
+_SELECT_COUNTS = (
+    select(_c.tweet_id, func.sum(_c.likes), func.sum(_c.retweets), func.sum(_c.replies))
+    .where(_c.tweet_id.in_(bindparam("ids", expanding=True)))
+    .group_by(_c.tweet_id)
+)
+
+
+def select_counts(tweet_ids: Sequence[int]) -> Bound:
     """One row per tweet with counter rows: ``(tweet_id, likes, retweets, replies)``,
     each the sum over the tweet's shards."""
-    c = tweet_counters.c
-    return (
-        select(c.tweet_id, func.sum(c.likes), func.sum(c.retweets), func.sum(c.replies))
-        .where(c.tweet_id.in_(tweet_ids))
-        .group_by(c.tweet_id)
-    )
+    return _SELECT_COUNTS, {"ids": list(tweet_ids)}
 
 
-def select_viewer_flags(viewer_id: int, tweet_ids: Sequence[int]) -> CompoundSelect[Any]:
+def _viewer_flags() -> CompoundSelect[Any]:
     """``(tweet_id, kind)`` rows: one per thing ``viewer_id`` did to one of ``tweet_ids``.
 
     One branch per engagement, joined by ``UNION ALL``, each a range of an index that
     starts with the viewer: ``likes``' ``(user_id, tweet_id)`` primary key, and the
     ``tweets`` ``(author_id, retweet_of_id)`` unique index for the viewer's retweets.
     """
+    viewer: Any = bindparam("viewer_id")
+    ids: Any = bindparam("ids", expanding=True)
     return union_all(
         select(likes.c.tweet_id, literal(LIKED, SmallInteger).label("kind")).where(
-            likes.c.user_id == viewer_id, likes.c.tweet_id.in_(tweet_ids)
+            likes.c.user_id == viewer, likes.c.tweet_id.in_(ids)
         ),
         select(tweets.c.retweet_of_id, literal(RETWEETED, SmallInteger).label("kind")).where(
-            tweets.c.author_id == viewer_id, tweets.c.retweet_of_id.in_(tweet_ids)
+            tweets.c.author_id == viewer, tweets.c.retweet_of_id.in_(ids)
         ),
     )
+
+
+_SELECT_VIEWER_FLAGS = _viewer_flags()
+
+
+def select_viewer_flags(viewer_id: int, tweet_ids: Sequence[int]) -> Bound:
+    return _SELECT_VIEWER_FLAGS, {"viewer_id": viewer_id, "ids": list(tweet_ids)}
 
 
 def insert_bookmark() -> Insert:
@@ -141,9 +162,9 @@ class EngagementSql:
         sums are read."""
         shard = random.randrange(COUNTER_SHARDS)
         await conn.execute(
-            self._insert_ignoring(tweet_counters).values(tweet_id=tweet_id, shard=shard)
+            self._insert_ignoring(tweet_counters), dict(tweet_id=tweet_id, shard=shard)
         )
-        await conn.execute(bump_shard(tweet_id, shard, counter, delta))
+        await conn.execute(*bump_shard(tweet_id, shard, counter, delta))
 
     async def _drop_engagement(self, conn: Conn, tweet_id: int) -> None:
         """Delete a deleted tweet's likes, bookmarks and counters (same transaction)."""
@@ -156,11 +177,12 @@ class EngagementSql:
             # INSERT ... ON CONFLICT DO NOTHING: of two identical concurrent likes, exactly
             # one inserts (rowcount 1) and counts; the other sees rowcount 0.
             inserted = await conn.execute(
-                self._insert_ignoring(likes).values(
+                self._insert_ignoring(likes),
+                dict(
                     user_id=user_id,
                     tweet_id=tweet_id,
                     created_at_ms=events[0].occurred_at_ms if events else 0,
-                )
+                ),
             )
             if inserted.rowcount == 0:
                 return False
@@ -181,7 +203,7 @@ class EngagementSql:
         if not ids:
             return {}
         async with self.db.connect() as conn:
-            rows = (await conn.execute(select_counts(ids))).all()
+            rows = (await conn.execute(*select_counts(ids))).all()
         # sum() is NUMERIC on PostgreSQL for BIGINT and BIGINT for INT: int() either way.
         return {row[0]: Counts(int(row[1]), int(row[2]), int(row[3])) for row in rows}
 
@@ -192,7 +214,7 @@ class EngagementSql:
         if not ids:
             return {}
         async with self.db.connect() as conn:
-            rows = (await conn.execute(select_viewer_flags(viewer_id, ids))).all()
+            rows = (await conn.execute(*select_viewer_flags(viewer_id, ids))).all()
         kinds: dict[int, set[int]] = {}
         for tweet_id, kind in rows:
             kinds.setdefault(tweet_id, set()).add(kind)
@@ -206,12 +228,13 @@ class EngagementSql:
     ) -> bool:
         async with self.db.begin() as conn:
             inserted = await conn.execute(
-                self._insert_ignoring(bookmarks).values(
+                self._insert_ignoring(bookmarks),
+                dict(
                     user_id=user_id,
                     tweet_id=tweet_id,
                     bookmark_id=bookmark_id,
                     created_at_ms=created_at_ms,
-                )
+                ),
             )
         return bool(inserted.rowcount)
 

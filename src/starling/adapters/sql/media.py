@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import Row, bindparam, insert, select
 
 from starling.adapters.sql.database import Conn, Database
 from starling.adapters.sql.schema_media import media, tweet_media
@@ -48,6 +48,15 @@ async def attach_media(conn: Conn, tweet_id: int, media_ids: Sequence[int]) -> N
         )
 
 
+# Built once: it runs on every page hydration (see statements.Bound).
+_SELECT_MEDIA_OF_TWEETS = (
+    select(tweet_media.c.tweet_id.label("tweet_id"), *_COLUMNS)
+    .join(media, media.c.id == tweet_media.c.media_id)
+    .where(tweet_media.c.tweet_id.in_(bindparam("ids", expanding=True)))
+    .order_by(tweet_media.c.tweet_id, tweet_media.c.position)
+)
+
+
 class MediaSql:
     """Media metadata rows and the media of tweets."""
 
@@ -82,14 +91,8 @@ class MediaSql:
         ids = list(set(tweet_ids))
         if not ids:
             return {}
-        stmt = (
-            select(tweet_media.c.tweet_id.label("tweet_id"), *_COLUMNS)
-            .join(media, media.c.id == tweet_media.c.media_id)
-            .where(tweet_media.c.tweet_id.in_(ids))
-            .order_by(tweet_media.c.tweet_id, tweet_media.c.position)
-        )
         async with self.db.connect() as conn:
-            rows = (await conn.execute(stmt)).all()
+            rows = (await conn.execute(_SELECT_MEDIA_OF_TWEETS, {"ids": ids})).all()
         out: dict[int, list[Media]] = {}
         for row in rows:
             out.setdefault(row.tweet_id, []).append(_media_from_row(row))

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Subquery,
     Table,
     and_,
+    bindparam,
     delete,
     func,
     or_,
@@ -49,6 +50,26 @@ def _hidden_ids(viewer_id: int) -> Subquery:
     ).subquery()
 
 
+def _prebuilt_hidden() -> Select[Any]:
+    viewer: Any = bindparam("viewer_id")
+    return select(
+        union(
+            select(blocks.c.blocked_id).where(blocks.c.blocker_id == viewer),
+            select(blocks.c.blocker_id).where(blocks.c.blocked_id == viewer),
+            select(mutes.c.muted_id).where(mutes.c.muter_id == viewer),
+        )
+        .subquery()
+        .c[0]
+    )
+
+
+# Built once (hot: every home-timeline read); see statements.Bound.
+_SELECT_HIDDEN = _prebuilt_hidden()
+_SELECT_IS_BLOCKING = select(blocks.c.blocker_id).where(
+    blocks.c.blocker_id == bindparam("blocker_id"), blocks.c.blocked_id == bindparam("blocked_id")
+)
+
+
 def _visible_to(user_id: int) -> ColumnElement[bool]:
     """The user's own notifications whose actor is not hidden from them (a block or mute
     made after the notification was written hides it too)."""
@@ -72,15 +93,14 @@ class ModerationSql:
         created_at_ms = events[0].occurred_at_ms if events else 0
         async with self.db.begin() as conn:
             inserted = await conn.execute(
-                self._insert_ignoring(blocks).values(
-                    blocker_id=blocker_id, blocked_id=blocked_id, created_at_ms=created_at_ms
-                )
+                self._insert_ignoring(blocks),
+                dict(blocker_id=blocker_id, blocked_id=blocked_id, created_at_ms=created_at_ms),
             )
             removed: set[tuple[int, int]] = set()
             for follower, followee in ((blocker_id, blocked_id), (blocked_id, blocker_id)):
                 if (await conn.execute(q.delete_follow(follower, followee))).rowcount:
-                    await conn.execute(q.bump_user_count(follower, "following_count", -1))
-                    await conn.execute(q.bump_user_count(followee, "followers_count", -1))
+                    await conn.execute(*q.bump_user_count(follower, "following_count", -1))
+                    await conn.execute(*q.bump_user_count(followee, "followers_count", -1))
                     removed.add((follower, followee))
             # An Unfollowed event for an edge that did not exist would make consumers
             # act on a follow that never was; write only those this transaction removed.
@@ -106,9 +126,8 @@ class ModerationSql:
     async def mute(self, muter_id: int, muted_id: int, created_at_ms: int) -> bool:
         async with self.db.begin() as conn:
             result = await conn.execute(
-                self._insert_ignoring(mutes).values(
-                    muter_id=muter_id, muted_id=muted_id, created_at_ms=created_at_ms
-                )
+                self._insert_ignoring(mutes),
+                dict(muter_id=muter_id, muted_id=muted_id, created_at_ms=created_at_ms),
             )
         return result.rowcount > 0
 
@@ -121,15 +140,13 @@ class ModerationSql:
 
     async def hidden_author_ids(self, viewer_id: int) -> set[int]:
         async with self.db.connect() as conn:
-            hidden = _hidden_ids(viewer_id)
-            return set((await conn.execute(select(hidden.c[0]))).scalars())
+            rows = await conn.execute(_SELECT_HIDDEN, {"viewer_id": viewer_id})
+            return set(rows.scalars())
 
     async def is_blocking(self, blocker_id: int, blocked_id: int) -> bool:
-        stmt = select(blocks.c.blocker_id).where(
-            blocks.c.blocker_id == blocker_id, blocks.c.blocked_id == blocked_id
-        )
+        params = {"blocker_id": blocker_id, "blocked_id": blocked_id}
         async with self.db.connect() as conn:
-            return (await conn.execute(stmt)).first() is not None
+            return (await conn.execute(_SELECT_IS_BLOCKING, params)).first() is not None
 
     async def is_blocked(self, a: int, b: int) -> bool:
         stmt = (
@@ -160,14 +177,15 @@ class ModerationSql:
                 # One statement per row: rowcount tells what a re-delivery skipped, and an
                 # event notifies a handful of users at most (its mentions and a parent).
                 result = await conn.execute(
-                    self._insert_ignoring(notifications).values(
+                    self._insert_ignoring(notifications),
+                    dict(
                         user_id=row.user_id,
                         id=row.id,
                         type=row.type,
                         actor_id=row.actor_id,
                         tweet_id=row.tweet_id,
                         created_at_ms=row.created_at_ms,
-                    )
+                    ),
                 )
                 inserted += result.rowcount
         return inserted
@@ -214,7 +232,7 @@ class ModerationSql:
             # Insert-if-absent, then a conditional raise: race-free without an upsert, and
             # the mark only moves forward.
             await conn.execute(
-                self._insert_ignoring(notification_marks).values(user_id=user_id, read_max_id=0)
+                self._insert_ignoring(notification_marks), dict(user_id=user_id, read_max_id=0)
             )
             await conn.execute(
                 update(notification_marks)

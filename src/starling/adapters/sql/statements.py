@@ -1,8 +1,14 @@
-"""SQLAlchemy Core statements shared by the SQL stores (SQLite now, PostgreSQL next).
+"""SQLAlchemy Core statements shared by the SQL stores (SQLite and PostgreSQL).
 
-Each function returns an executable statement; the adapters run them on their own
-connections (sync for SQLite's stdlib driver, async for asyncpg), so the SQL is written
-once. Row-to-entity mapping lives here too.
+Each function returns an executable statement, or for the hot paths a :data:`Bound`
+pair (a statement built once at import, with bind parameters, and their values): the
+adapters run them on their own connections (sync for SQLite's stdlib driver, async for
+asyncpg), so the SQL is written once. Row-to-entity mapping lives here too.
+
+Why prebuilt: building a ``select()`` per call and computing its cache key cost ~0.6 ms
+per query here (837 us vs 252 us to run a 20-id user lookup on SQLite, measured in the
+issue-6 profiling); a statement object built once keeps its memoized cache key, so
+SQLAlchemy goes straight to its compiled-statement cache.
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ import msgspec
 from sqlalchemy import (
     ColumnElement,
     Delete,
+    Executable,
     Insert,
+    Integer,
     Select,
     Update,
     and_,
@@ -37,6 +45,19 @@ from starling.adapters.sql.schema import (
 )
 from starling.domain.events import Event, encode_event, event_type
 from starling.domain.model import NewUser, Tweet, User
+
+Bound = tuple[Executable, dict[str, Any]]
+"""A prebuilt statement and the values of its bind parameters: ``conn.execute(*bound)``."""
+
+
+def _ids(name: str = "ids") -> Any:
+    """An expanding bind parameter: a list of values rendered as ``IN (...)``."""
+    return bindparam(name, expanding=True)
+
+
+def _int(name: str) -> Any:
+    return bindparam(name, type_=Integer)
+
 
 USER_COLUMNS = (
     users.c.id,
@@ -190,16 +211,21 @@ def outbox_values(events: Sequence[Event]) -> list[dict[str, Any]]:
 
 
 # --- users ----------------------------------------------------------------------------
-def select_user(user_id: int) -> Select[Any]:
-    return select(*USER_COLUMNS).where(users.c.id == user_id)
+_SELECT_USER = select(*USER_COLUMNS).where(users.c.id == bindparam("user_id"))
+_SELECT_USER_BY_USERNAME = select(*USER_COLUMNS).where(users.c.username_lower == bindparam("name"))
+_SELECT_USERS = select(*USER_COLUMNS).where(users.c.id.in_(_ids()))
 
 
-def select_user_by_username(username: str) -> Select[Any]:
-    return select(*USER_COLUMNS).where(users.c.username_lower == username.lower())
+def select_user(user_id: int) -> Bound:
+    return _SELECT_USER, {"user_id": user_id}
 
 
-def select_users(user_ids: Sequence[int]) -> Select[Any]:
-    return select(*USER_COLUMNS).where(users.c.id.in_(user_ids))
+def select_user_by_username(username: str) -> Bound:
+    return _SELECT_USER_BY_USERNAME, {"name": username.lower()}
+
+
+def select_users(user_ids: Sequence[int]) -> Bound:
+    return _SELECT_USERS, {"ids": list(user_ids)}
 
 
 def select_credentials(username: str) -> Select[Any]:
@@ -223,44 +249,82 @@ def update_profile(user_id: int, display_name: str | None, bio: str | None) -> U
     return update(users).where(users.c.id == user_id).values(**values)
 
 
-def bump_user_count(user_id: int, column: str, delta: int) -> Update:
-    col = users.c[column]
-    return update(users).where(users.c.id == user_id).values({column: col + delta})
+_BUMP_USER_COUNT = {
+    column: update(users)
+    .where(users.c.id == bindparam("user_id"))
+    .values({column: users.c[column] + _int("delta")})
+    for column in ("followers_count", "following_count", "tweets_count")
+}
+
+
+def bump_user_count(user_id: int, column: str, delta: int) -> Bound:
+    """Add ``delta`` to one of the user's counts (``followers_count``,
+    ``following_count``, ``tweets_count``)."""
+    return _BUMP_USER_COUNT[column], {"user_id": user_id, "delta": delta}
 
 
 # --- tweets ---------------------------------------------------------------------------
+_INSERT_TWEET = insert(tweets)
+_DELETE_TWEET = delete(tweets).where(tweets.c.id == bindparam("tweet_id"))
+_SELECT_TWEET_AUTHOR = select(tweets.c.author_id).where(tweets.c.id == bindparam("tweet_id"))
+_LOCK_TWEET = _SELECT_TWEET_AUTHOR.with_for_update(read=True)
+_SELECT_TWEETS = select(*TWEET_COLUMNS).where(tweets.c.id.in_(_ids()))
+
+
 def insert_tweet() -> Insert:
-    return insert(tweets)
+    return _INSERT_TWEET
 
 
-def delete_tweet(tweet_id: int) -> Delete:
-    return delete(tweets).where(tweets.c.id == tweet_id)
+def delete_tweet(tweet_id: int) -> Bound:
+    return _DELETE_TWEET, {"tweet_id": tweet_id}
 
 
-def select_tweet_author(tweet_id: int) -> Select[Any]:
-    return select(tweets.c.author_id).where(tweets.c.id == tweet_id)
+def select_tweet_author(tweet_id: int) -> Bound:
+    return _SELECT_TWEET_AUTHOR, {"tweet_id": tweet_id}
 
 
-def select_tweets(tweet_ids: Sequence[int]) -> Select[Any]:
-    return select(*TWEET_COLUMNS).where(tweets.c.id.in_(tweet_ids))
+def lock_tweet(tweet_id: int) -> Bound:
+    """The tweet's author ``FOR SHARE`` on PostgreSQL (SQLite renders no lock clause:
+    its writers are serialised anyway)."""
+    return _LOCK_TWEET, {"tweet_id": tweet_id}
+
+
+def select_tweets(tweet_ids: Sequence[int]) -> Bound:
+    return _SELECT_TWEETS, {"ids": list(tweet_ids)}
 
 
 def _below(column: ColumnElement[int], max_id: int | None) -> ColumnElement[bool]:
     return column < max_id if max_id is not None else column.is_not(None)
 
 
-def select_tweet_ids_by_authors(
-    author_ids: Sequence[int], max_id: int | None, limit: int
-) -> Select[Any]:
-    cond: ColumnElement[bool] = tweets.c.author_id.in_(author_ids)
-    if len(author_ids) == 1:
-        cond = tweets.c.author_id == author_ids[0]
-    return (
-        select(tweets.c.id)
-        .where(and_(cond, _below(tweets.c.id, max_id)))
-        .order_by(tweets.c.id.desc())
-        .limit(limit)
+def _tweet_ids_by(cond: ColumnElement[bool], below: bool) -> Select[Any]:
+    if below:
+        cond = and_(cond, tweets.c.id < bindparam("max_id"))
+    return select(tweets.c.id).where(cond).order_by(tweets.c.id.desc()).limit(_int("limit"))
+
+
+# (one author?, below a cursor?) → statement. One author is an equality, so the
+# (author_id, id) index is walked backwards with no sort; several are an IN list.
+_TWEET_IDS_BY_AUTHORS = {
+    (single, below): _tweet_ids_by(
+        tweets.c.author_id == bindparam("author_id") if single else tweets.c.author_id.in_(_ids()),
+        below,
     )
+    for single in (True, False)
+    for below in (True, False)
+}
+
+
+def select_tweet_ids_by_authors(author_ids: Sequence[int], max_id: int | None, limit: int) -> Bound:
+    single = len(author_ids) == 1
+    params: dict[str, Any] = {"limit": limit}
+    if single:
+        params["author_id"] = author_ids[0]
+    else:
+        params["ids"] = list(author_ids)
+    if max_id is not None:
+        params["max_id"] = max_id
+    return _TWEET_IDS_BY_AUTHORS[single, max_id is not None], params
 
 
 # --- follows --------------------------------------------------------------------------
@@ -274,31 +338,46 @@ def delete_follow(follower_id: int, followee_id: int) -> Delete:
     )
 
 
-def select_is_following(follower_id: int, followee_id: int) -> Select[Any]:
-    return select(follows.c.follower_id).where(
-        follows.c.follower_id == follower_id, follows.c.followee_id == followee_id
+_SELECT_IS_FOLLOWING = select(follows.c.follower_id).where(
+    follows.c.follower_id == bindparam("follower_id"),
+    follows.c.followee_id == bindparam("followee_id"),
+)
+_SELECT_FOLLOWEE_IDS = select(follows.c.followee_id).where(
+    follows.c.follower_id == bindparam("user_id")
+)
+_SELECT_CELEBRITY_FOLLOWEE_IDS = (
+    select(follows.c.followee_id)
+    .join(users, users.c.id == follows.c.followee_id)
+    .where(
+        follows.c.follower_id == bindparam("user_id"),
+        users.c.followers_count >= _int("threshold"),
     )
-
-
-def select_followee_ids(user_id: int) -> Select[Any]:
-    return select(follows.c.followee_id).where(follows.c.follower_id == user_id)
-
-
-def select_celebrity_followee_ids(user_id: int, threshold: int) -> Select[Any]:
-    return (
-        select(follows.c.followee_id)
-        .join(users, users.c.id == follows.c.followee_id)
-        .where(follows.c.follower_id == user_id, users.c.followers_count >= threshold)
+)
+_SELECT_FOLLOWER_IDS_AFTER = (
+    select(follows.c.follower_id)
+    .where(
+        follows.c.followee_id == bindparam("user_id"),
+        follows.c.follower_id > bindparam("after_id"),
     )
+    .order_by(follows.c.follower_id)
+    .limit(_int("limit"))
+)
 
 
-def select_follower_ids_after(user_id: int, after_id: int, limit: int) -> Select[Any]:
-    return (
-        select(follows.c.follower_id)
-        .where(follows.c.followee_id == user_id, follows.c.follower_id > after_id)
-        .order_by(follows.c.follower_id)
-        .limit(limit)
-    )
+def select_is_following(follower_id: int, followee_id: int) -> Bound:
+    return _SELECT_IS_FOLLOWING, {"follower_id": follower_id, "followee_id": followee_id}
+
+
+def select_followee_ids(user_id: int) -> Bound:
+    return _SELECT_FOLLOWEE_IDS, {"user_id": user_id}
+
+
+def select_celebrity_followee_ids(user_id: int, threshold: int) -> Bound:
+    return _SELECT_CELEBRITY_FOLLOWEE_IDS, {"user_id": user_id, "threshold": threshold}
+
+
+def select_follower_ids_after(user_id: int, after_id: int, limit: int) -> Bound:
+    return _SELECT_FOLLOWER_IDS_AFTER, {"user_id": user_id, "after_id": after_id, "limit": limit}
 
 
 def select_followers_page(user_id: int, max_id: int | None, limit: int) -> Select[Any]:
@@ -320,17 +399,21 @@ def select_following_page(user_id: int, max_id: int | None, limit: int) -> Selec
 
 
 # --- outbox and consumers ---------------------------------------------------------------
+_INSERT_OUTBOX = insert(outbox)
+_SELECT_OUTBOX_AFTER = (
+    select(outbox.c.position, outbox.c.payload)
+    .where(outbox.c.position > bindparam("position"))
+    .order_by(outbox.c.position)
+    .limit(_int("limit"))
+)
+
+
 def insert_outbox() -> Insert:
-    return insert(outbox)
+    return _INSERT_OUTBOX
 
 
-def select_outbox_after(position: int, limit: int) -> Select[Any]:
-    return (
-        select(outbox.c.position, outbox.c.payload)
-        .where(outbox.c.position > position)
-        .order_by(outbox.c.position)
-        .limit(limit)
-    )
+def select_outbox_after(position: int, limit: int) -> Bound:
+    return _SELECT_OUTBOX_AFTER, {"position": position, "limit": limit}
 
 
 def select_outbox_head() -> Select[Any]:

@@ -6,6 +6,7 @@ SQLite run inline, or asyncpg through SQLAlchemy's async engine).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Iterable, Sequence
 
@@ -32,7 +33,9 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
 
     def __init__(self, db: Database, insert_ignoring: Callable[[Table], Insert]) -> None:
         self.db = db
-        self._insert_ignoring = insert_ignoring
+        # One INSERT ... ON CONFLICT DO NOTHING per table, built once: executed with a
+        # dict of values, it reuses SQLAlchemy's compiled form (see statements.Bound).
+        self._insert_ignoring = functools.cache(insert_ignoring)
 
     # --- lifecycle -------------------------------------------------------------------
     async def close(self) -> None:
@@ -49,7 +52,7 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
 
     async def set_meta_if_absent(self, key: str, value: str) -> str:
         async with self.db.begin() as conn:
-            await conn.execute(self._insert_ignoring(meta).values(key=key, value=value))
+            await conn.execute(self._insert_ignoring(meta), dict(key=key, value=value))
             stored: str = (await conn.execute(q.select_meta(key))).scalar_one()
             return stored
 
@@ -66,12 +69,12 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
 
     async def get_user(self, user_id: int) -> User | None:
         async with self.db.connect() as conn:
-            row = (await conn.execute(q.select_user(user_id))).first()
+            row = (await conn.execute(*q.select_user(user_id))).first()
         return q.user_from_row(row) if row else None
 
     async def get_user_by_username(self, username: str) -> User | None:
         async with self.db.connect() as conn:
-            row = (await conn.execute(q.select_user_by_username(username))).first()
+            row = (await conn.execute(*q.select_user_by_username(username))).first()
         return q.user_from_row(row) if row else None
 
     async def get_users(self, user_ids: Iterable[int]) -> dict[int, User]:
@@ -79,7 +82,7 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
         if not ids:
             return {}
         async with self.db.connect() as conn:
-            rows = (await conn.execute(q.select_users(ids))).all()
+            rows = (await conn.execute(*q.select_users(ids))).all()
         return {row[0]: q.user_from_row(row) for row in rows}
 
     async def get_credentials(self, username: str) -> Credentials | None:
@@ -115,7 +118,7 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
                     raise TweetNotFound()
             if tweet.retweet_of_id is not None:
                 inserted = await conn.execute(
-                    self._insert_ignoring(tweets).values(q.tweet_values(tweet))
+                    self._insert_ignoring(tweets), dict(q.tweet_values(tweet))
                 )
                 if inserted.rowcount == 0:
                     return False  # the user's retweet of it exists (unique index)
@@ -125,12 +128,12 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
             await attach_media(conn, tweet.id, media_ids)
             if tweet.reply_to_tweet_id is not None:
                 await self._bump_counter(conn, tweet.reply_to_tweet_id, "replies", 1)
-            await conn.execute(q.bump_user_count(tweet.author_id, "tweets_count", 1))
+            await conn.execute(*q.bump_user_count(tweet.author_id, "tweets_count", 1))
             await self._write_events(conn, events)
         return True
 
     async def _lock_tweet(self, conn: Conn, tweet_id: int) -> bool:
-        found = await conn.execute(q.select_tweet_author(tweet_id).with_for_update(read=True))
+        found = await conn.execute(*q.lock_tweet(tweet_id))
         return found.first() is not None
 
     async def delete_tweet(
@@ -141,13 +144,13 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
         retweet_deleted: Callable[[int, int], Event] | None = None,
     ) -> bool:
         async with self.db.begin() as conn:
-            row = (await conn.execute(q.select_tweets([tweet_id]))).first()
+            row = (await conn.execute(*q.select_tweets([tweet_id]))).first()
             if row is None:
                 return False
             tweet = q.tweet_from_row(row)
-            if (await conn.execute(q.delete_tweet(tweet_id))).rowcount == 0:
+            if (await conn.execute(*q.delete_tweet(tweet_id))).rowcount == 0:
                 return False  # a concurrent delete won: counts and events are its to write
-            await conn.execute(q.bump_user_count(tweet.author_id, "tweets_count", -1))
+            await conn.execute(*q.bump_user_count(tweet.author_id, "tweets_count", -1))
             await self._drop_engagement(conn, tweet_id)
             if tweet.retweet_of_id is not None:
                 await self._bump_counter(conn, tweet.retweet_of_id, "retweets", -1)
@@ -157,8 +160,8 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
             # for its share lock on the row is seen here and goes too.
             cascade = (await conn.execute(select_retweets_of(tweet_id))).all()
             for retweet_id, retweeter_id in cascade:
-                await conn.execute(q.delete_tweet(retweet_id))
-                await conn.execute(q.bump_user_count(retweeter_id, "tweets_count", -1))
+                await conn.execute(*q.delete_tweet(retweet_id))
+                await conn.execute(*q.bump_user_count(retweeter_id, "tweets_count", -1))
                 await self._drop_engagement(conn, retweet_id)
             if retweet_deleted is not None:
                 events = [*events, *(retweet_deleted(rid, uid) for rid, uid in cascade)]
@@ -174,7 +177,7 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
         if not ids:
             return {}
         async with self.db.connect() as conn:
-            rows = (await conn.execute(q.select_tweets(ids))).all()
+            rows = (await conn.execute(*q.select_tweets(ids))).all()
         return {row[0]: q.tweet_from_row(row) for row in rows}
 
     async def tweet_ids_by_authors(
@@ -183,8 +186,8 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
         if not author_ids or limit <= 0:
             return []
         async with self.db.connect() as conn:
-            stmt = q.select_tweet_ids_by_authors(author_ids, max_id, limit)
-            return list((await conn.execute(stmt)).scalars())
+            bound = q.select_tweet_ids_by_authors(author_ids, max_id, limit)
+            return list((await conn.execute(*bound)).scalars())
 
     # --- follow graph ----------------------------------------------------------------
     async def follow(self, follower_id: int, followee_id: int, events: Sequence[Event]) -> bool:
@@ -192,16 +195,17 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
             # INSERT ... ON CONFLICT DO NOTHING, not SELECT-then-INSERT: two identical
             # concurrent follows must not both pass the check and collide on the key.
             inserted = await conn.execute(
-                self._insert_ignoring(follows).values(
+                self._insert_ignoring(follows),
+                dict(
                     follower_id=follower_id,
                     followee_id=followee_id,
                     created_at_ms=events[0].occurred_at_ms if events else 0,
-                )
+                ),
             )
             if inserted.rowcount == 0:
                 return False
-            await conn.execute(q.bump_user_count(follower_id, "following_count", 1))
-            await conn.execute(q.bump_user_count(followee_id, "followers_count", 1))
+            await conn.execute(*q.bump_user_count(follower_id, "following_count", 1))
+            await conn.execute(*q.bump_user_count(followee_id, "followers_count", 1))
             await self._write_events(conn, events)
         return True
 
@@ -209,30 +213,30 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
         async with self.db.begin() as conn:
             if (await conn.execute(q.delete_follow(follower_id, followee_id))).rowcount == 0:
                 return False
-            await conn.execute(q.bump_user_count(follower_id, "following_count", -1))
-            await conn.execute(q.bump_user_count(followee_id, "followers_count", -1))
+            await conn.execute(*q.bump_user_count(follower_id, "following_count", -1))
+            await conn.execute(*q.bump_user_count(followee_id, "followers_count", -1))
             await self._write_events(conn, events)
         return True
 
     async def is_following(self, follower_id: int, followee_id: int) -> bool:
         async with self.db.connect() as conn:
             return (
-                await conn.execute(q.select_is_following(follower_id, followee_id))
+                await conn.execute(*q.select_is_following(follower_id, followee_id))
             ).first() is not None
 
     async def followee_ids(self, user_id: int) -> list[int]:
         async with self.db.connect() as conn:
-            return list((await conn.execute(q.select_followee_ids(user_id))).scalars())
+            return list((await conn.execute(*q.select_followee_ids(user_id))).scalars())
 
     async def celebrity_followee_ids(self, user_id: int, threshold: int) -> list[int]:
         async with self.db.connect() as conn:
-            stmt = q.select_celebrity_followee_ids(user_id, threshold)
-            return list((await conn.execute(stmt)).scalars())
+            bound = q.select_celebrity_followee_ids(user_id, threshold)
+            return list((await conn.execute(*bound)).scalars())
 
     async def follower_ids_after(self, user_id: int, *, after_id: int, limit: int) -> list[int]:
         async with self.db.connect() as conn:
-            stmt = q.select_follower_ids_after(user_id, after_id, limit)
-            return list((await conn.execute(stmt)).scalars())
+            bound = q.select_follower_ids_after(user_id, after_id, limit)
+            return list((await conn.execute(*bound)).scalars())
 
     async def followers_page(self, user_id: int, *, max_id: int | None, limit: int) -> list[int]:
         async with self.db.connect() as conn:
@@ -249,7 +253,7 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
     # --- outbox ----------------------------------------------------------------------
     async def outbox_after(self, position: int, limit: int) -> list[q.OutboxRow]:
         async with self.db.connect() as conn:
-            rows = (await conn.execute(q.select_outbox_after(position, limit))).all()
+            rows = (await conn.execute(*q.select_outbox_after(position, limit))).all()
         return [q.OutboxRow(row[0], bytes(row[1])) for row in rows]
 
     async def outbox_head(self) -> int:
@@ -270,9 +274,7 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
                 return
             # First write for the group; a concurrent first write may win the insert.
             values = {"group_name": group, "position": position}
-            inserted = await conn.execute(
-                self._insert_ignoring(consumer_positions).values(**values)
-            )
+            inserted = await conn.execute(self._insert_ignoring(consumer_positions), dict(**values))
             if inserted.rowcount == 0:
                 await conn.execute(q.update_consumer_position(group, position))
 
