@@ -182,9 +182,7 @@ class _Driver:
 
     def result(self, elapsed_s: float, cpu_s: float) -> DriverResult:
         return DriverResult(
-            histograms={
-                name: histograms.encode(h) for name, h in self.histograms.items()
-            },
+            histograms={name: histograms.encode(h) for name, h in self.histograms.items()},
             errors=dict(self.errors),
             completed=self.completed,
             elapsed_s=elapsed_s,

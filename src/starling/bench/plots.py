@@ -66,12 +66,12 @@ def latency_cdf(results: Results, path: Path) -> None:
 def fanout_lag(results: Results, path: Path) -> None:
     fig, ax = plt.subplots(figsize=(8, 5))
     for name, strategy in results.strategies.items():
-        points = [
-            p for p in strategy.lag_series if p.p99_s is not None and p.p50_s is not None
-        ]
+        points = [p for p in strategy.lag_series if p.p99_s is not None and p.p50_s is not None]
         if not points:
             continue
-        line = ax.plot([p.at_s for p in points], [p.p99_s or 0.0 for p in points], label=f"{name} p99")
+        line = ax.plot(
+            [p.at_s for p in points], [p.p99_s or 0.0 for p in points], label=f"{name} p99"
+        )
         ax.plot(
             [p.at_s for p in points],
             [p.p50_s or 0.0 for p in points],

@@ -57,6 +57,8 @@ class WriteCost(msgspec.Struct, frozen=True, kw_only=True):
     followers: int
     tweets: int
     writes_per_tweet: float
+    unconfirmed: int = 0
+    """Probe tweets whose fan-out the server's lag counter did not show in time."""
 
 
 class StrategyResult(msgspec.Struct, kw_only=True):

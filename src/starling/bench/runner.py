@@ -62,6 +62,9 @@ POSTING_RATE = 40.0
 BURST_POSTS = 300
 BURST_RATE = 1_000.0
 DRAIN_TIMEOUT_S = 120.0
+PROBE_TIMEOUT_S = 20.0
+"""How long the write-cost probe waits for one tweet's fan-out before counting it as
+unconfirmed (its writes so far still count)."""
 TEXTS = [
     "Morning run done, coffee next #running",
     "Reading the timelines paper again: push for most, pull for the famous few",
@@ -305,6 +308,7 @@ def _write_costs(ctx: _Context, console: Console) -> list[WriteCost]:
     with httpx.Client(base_url=ctx.server.base_url, timeout=30.0) as client:
         for bucket, authors in ctx.population.probes.items():
             total = 0.0
+            unconfirmed = 0
             for author in authors:
                 before = ctx.snapshot()
                 response = client.post(
@@ -313,11 +317,13 @@ def _write_costs(ctx: _Context, console: Console) -> list[WriteCost]:
                     headers={"Authorization": f"Bearer {ctx.tokens[author.user_id]}"},
                 )
                 response.raise_for_status()
-                deadline = time.monotonic() + DRAIN_TIMEOUT_S
+                deadline = time.monotonic() + PROBE_TIMEOUT_S
                 after = ctx.snapshot()
                 while after.lag_count < before.lag_count + 1 and time.monotonic() < deadline:
                     time.sleep(0.05)  # the fan-out runs in the server: poll its counter
                     after = ctx.snapshot()
+                if after.lag_count < before.lag_count + 1:
+                    unconfirmed += 1
                 total += after.writes - before.writes
             costs.append(
                 WriteCost(
@@ -325,9 +331,17 @@ def _write_costs(ctx: _Context, console: Console) -> list[WriteCost]:
                     followers=authors[0].followers,
                     tweets=len(authors),
                     writes_per_tweet=total / len(authors),
+                    unconfirmed=unconfirmed,
                 )
             )
-            console.print(f"    {bucket}: {total / len(authors):,.1f} timeline writes per tweet")
+            note = (
+                f" ({unconfirmed} fan-outs not seen in {PROBE_TIMEOUT_S:.0f} s)"
+                if unconfirmed
+                else ""
+            )
+            console.print(
+                f"    {bucket}: {total / len(authors):,.1f} timeline writes per tweet{note}"
+            )
     return costs
 
 
@@ -400,6 +414,11 @@ def run_strategy(
 
         console.print(f"  fan-out: {options.post_rate:,.0f} posts/s with reads")
         before = ctx.snapshot()
+        spy = None
+        if options.profile:
+            path = options.out_dir / f"profile-{options.config}-{strategy}-fanout.txt"
+            spy = _profile(server.processes[-1].pid, max(d / 2, 5.0) + 3, path)
+            profiles.append(path.name)
         result.fanout = ctx.open_loop(
             "fanout",
             rate=options.post_rate * 1.1,
@@ -407,6 +426,8 @@ def run_strategy(
             mix=schedule.fanout_mix(10.0),
             seed=options.seed + 2,
         )
+        if spy is not None:
+            spy.wait()
         ctx.drain()
         after = ctx.snapshot()
         lag = scrape.lag_delta(before, after)
