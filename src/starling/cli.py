@@ -356,8 +356,16 @@ def bench(
     ] = 32,
     seed: Annotated[int, typer.Option(help="Seed of the data load and of the workload.")] = 2026,
     profile: Annotated[
-        bool, typer.Option(help="py-spy the API during the read-capacity phase (raw stacks).")
+        bool,
+        typer.Option(help="py-spy the API during the read-capacity and fan-out phases."),
     ] = False,
+    report_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run nothing: re-judge and re-draw an existing results.json "
+            "(its plots and tables are rewritten beside it)."
+        ),
+    ] = None,
 ) -> None:
     """Benchmark Starling on the real data: push, pull and hybrid side by side.
 
@@ -369,9 +377,20 @@ def bench(
     results.json, latency_cdf.png, fanout_lag.png and writes_per_tweet.png into --out.
     See bench/README.md for how to read them.
     """
-    from starling.bench.runner import Options, run
+    from starling.bench.runner import Options, finish, run
     from starling.bench.server import CONFIGS
     from starling.domain.feed import FANOUT_STRATEGIES
+
+    if report_from is not None:
+        from starling.bench.report import read_json
+
+        try:
+            results = read_json(report_from)
+        except (OSError, ValueError) as exc:
+            console.print(f"[red]error:[/red] cannot read {report_from}: {exc}")
+            raise typer.Exit(2) from exc
+        finish(results, report_from.parent, console)
+        return
 
     if config not in CONFIGS:
         console.print(f"[red]error:[/red] --config must be one of {', '.join(CONFIGS)}")

@@ -35,3 +35,11 @@ def test_missing_data_folder_exits_2(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["bench", "--data", str(tmp_path / "nowhere")])
     assert result.exit_code == 2
     assert "no data folder" in result.output
+
+
+def test_report_from_an_unreadable_file_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "results.json"
+    bad.write_text("{not json")
+    result = CliRunner().invoke(app, ["bench", "--report-from", str(bad)])
+    assert result.exit_code == 2
+    assert "cannot read" in result.output

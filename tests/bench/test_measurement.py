@@ -75,3 +75,30 @@ def test_memory_cache_holds_an_entry_in_about_eight_bytes() -> None:
 
     assert memory.reported_bytes == 50 * 200 * 8
     assert 8.0 <= memory.bytes_per_entry <= 16.0
+
+
+def test_profile_summary_ranks_busy_functions_and_drops_idle_samples() -> None:
+    from starling.bench.profiles import summarize_collapsed, top_inclusive
+
+    raw = "\n".join(
+        [
+            "main (cli.py:1);home (/src/starling/services/timelines.py:80);"
+            "execute (site-packages/sqlalchemy/engine.py:9) 6",
+            "main (cli.py:1);home (/src/starling/services/timelines.py:81) 2",
+            "main (cli.py:1);encode (site-packages/msgspec/json.py:3) 2",
+            "main (cli.py:1);select (selectors.py:468) 90",
+        ]
+    )
+
+    by_self = summarize_collapsed(raw)
+    ours = top_inclusive(raw)
+
+    assert [line.function for line in by_self] == [
+        "execute (sqlalchemy/engine.py)",
+        "home (starling/services/timelines.py)",
+        "encode (msgspec/json.py)",
+    ]
+    assert by_self[0].self_share == pytest.approx(0.6)  # of busy samples, idle dropped
+    assert ours[0].function == "home (starling/services/timelines.py)"
+    assert ours[0].inclusive_share == pytest.approx(0.8)
+    assert ours[0].self_share == pytest.approx(0.2)

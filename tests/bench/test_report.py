@@ -9,7 +9,7 @@ import httpx
 import pytest
 from rich.console import Console
 
-from starling.bench import histograms, plots, report
+from starling.bench import histograms, report
 from starling.bench.bare_app import app as bare_app
 from starling.bench.bare_app import canned_page
 from starling.bench.ceilings import parse_redis_benchmark_csv
@@ -25,6 +25,7 @@ from starling.bench.results import (
     StrategyResult,
     WriteCost,
 )
+from starling.bench.runner import finish
 
 
 @functools.cache
@@ -157,14 +158,20 @@ def test_lag_measured_below_the_target_rate_is_not_claimed() -> None:
 
 def test_results_json_plots_and_table_are_written(tmp_path: Path) -> None:
     results = _results()
-    results.targets = report.evaluate(results)
-
-    path = report.write_json(results, tmp_path)
-    pngs = plots.write_all(results, tmp_path)
+    results.profile_files = ["profile.txt"]
+    (tmp_path / "profile.txt").write_text(
+        "main (x.py:1);home (/src/starling/services/timelines.py:80) 3\n"
+    )
     console = Console(record=True, width=200)
-    report.render(results, console)
 
+    written = finish(results, tmp_path, console)
+
+    path, pngs = written[0], written[1:]
+    assert path == tmp_path / "results.json"
     assert report.read_json(path) == results
+    assert results.targets == report.evaluate(results)
+    assert results.profiles["profile.txt"][0].inclusive_share == 1.0
+    assert len(pngs) == 3
     for png in pngs:
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     text = console.export_text()

@@ -242,6 +242,13 @@ def render(results: Results, console: Console) -> None:
             t.name, _fmt(t.value, ".3g"), f"{t.op} {t.limit:g} {t.unit}", met[t.met], t.note
         )
     console.print(targets)
+    for name, lines in results.profiles.items():
+        profile = Table(title=f"py-spy {name}: Starling functions by share of busy samples")
+        for column in ("function", "inclusive", "self"):
+            profile.add_column(column, justify="left" if column == "function" else "right")
+        for line in lines:
+            profile.add_row(line.function, f"{line.inclusive_share:.0%}", f"{line.self_share:.0%}")
+        console.print(profile)
 
 
 def _lat(phase: Phase | None, kind: str, field: str) -> float | None:

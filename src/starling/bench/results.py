@@ -9,6 +9,7 @@ from __future__ import annotations
 import msgspec
 
 from starling.bench.histograms import LatencySummary
+from starling.bench.profiles import ProfileLine
 
 
 class Machine(msgspec.Struct, frozen=True, kw_only=True):
@@ -148,3 +149,6 @@ class Results(msgspec.Struct, kw_only=True):
     cache_memory: CacheMemoryResult | None = None
     targets: list[Target] = []
     profile_files: list[str] = []
+    """py-spy raw stacks of the API process, beside results.json (``--profile``)."""
+    profiles: dict[str, list[ProfileLine]] = {}
+    """Per profile file: Starling's functions by inclusive share of busy samples."""

@@ -35,7 +35,7 @@ import httpx
 import msgspec
 from rich.console import Console
 
-from starling.bench import ceilings, histograms, plots, report, schedule, scrape
+from starling.bench import ceilings, histograms, plots, profiles, report, schedule, scrape
 from starling.bench import server as servers
 from starling.bench.driver import DriverJob, DriverResult, run_jobs
 from starling.bench.memory import measure_cache_memory
@@ -567,8 +567,13 @@ def run(options: Options, console: Console) -> Results:
 
 
 def finish(results: Results, out_dir: Path, console: Console) -> list[Path]:
-    """Evaluate the targets, write ``results.json`` and the plots, print the tables."""
+    """Evaluate the targets, summarize the profiles, write ``results.json`` and the
+    plots, print the tables."""
     results.targets = report.evaluate(results)
+    for name in results.profile_files:
+        path = out_dir / name
+        if path.exists():
+            results.profiles[name] = profiles.top_inclusive(path.read_text(), top=12)
     written = [report.write_json(results, out_dir), *plots.write_all(results, out_dir)]
     report.render(results, console)
     for path in written:
