@@ -102,3 +102,23 @@ def test_profile_summary_ranks_busy_functions_and_drops_idle_samples() -> None:
     assert ours[0].function == "home (starling/services/timelines.py)"
     assert ours[0].inclusive_share == pytest.approx(0.8)
     assert ours[0].self_share == pytest.approx(0.2)
+
+
+def test_profile_of_subprocesses_skips_the_process_frame_and_entry_points() -> None:
+    from starling.bench.profiles import summarize_collapsed, top_inclusive
+
+    raw = "\n".join(
+        [
+            'process 7:"python -m starling serve" 50',
+            'process 7:"python -m starling serve";<module> (/src/starling/__main__.py:5);'
+            "home (/src/starling/services/timelines.py:80) 10",
+        ]
+    )
+
+    assert [line.function for line in summarize_collapsed(raw)] == [
+        "home (starling/services/timelines.py)"
+    ]
+    assert [line.function for line in top_inclusive(raw)] == [
+        "home (starling/services/timelines.py)"
+    ]
+    assert summarize_collapsed("") == []

@@ -15,6 +15,8 @@ from collections import Counter
 import msgspec
 
 _LINE = re.compile(r"^(?P<stack>.*) (?P<count>\d+)$")
+_ENTRY_POINTS = ("(starling/__main__.py)", "(starling/cli.py)")
+"""Frames on every stack of a server process: they say nothing about costs."""
 _IDLE = ("select (selectors.py", "poll (selectors.py", "_run_once (asyncio", "wait (threading.py")
 
 
@@ -48,7 +50,9 @@ def _count(text: str) -> tuple[Counter[str], Counter[str], int]:
         match = _LINE.match(raw.strip())
         if match is None:
             continue
-        frames = [f for f in match["stack"].split(";") if f]
+        # --subprocesses puts a "process PID:CMD" frame first; alone, it is a thread
+        # outside Python (granian's runtime): not Python's busy time.
+        frames = [f for f in match["stack"].split(";") if f and not f.startswith("process ")]
         if not frames or frames[-1].strip().startswith(_IDLE):
             continue
         count = int(match["count"])
@@ -62,6 +66,8 @@ def _count(text: str) -> tuple[Counter[str], Counter[str], int]:
 def summarize_collapsed(text: str, *, top: int = 15) -> list[ProfileLine]:
     """The ``top`` functions by self share of busy samples in a collapsed-stack text."""
     own, anywhere, busy = _count(text)
+    if busy == 0:
+        return []
     return [
         ProfileLine(
             function=function,
@@ -76,7 +82,11 @@ def top_inclusive(text: str, *, contains: str = "starling/", top: int = 15) -> l
     """The ``top`` functions whose frame mentions ``contains`` (default: Starling's own
     modules) by inclusive share: where the application's time goes, callees included."""
     own, anywhere, busy = _count(text)
-    ours = Counter({f: c for f, c in anywhere.items() if contains in f})
+    if busy == 0:
+        return []
+    ours = Counter(
+        {f: c for f, c in anywhere.items() if contains in f and not f.endswith(_ENTRY_POINTS)}
+    )
     return [
         ProfileLine(
             function=function,
