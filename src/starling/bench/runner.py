@@ -545,6 +545,8 @@ def run(options: Options, console: Console) -> Results:
         results.strategies[strategy] = run_strategy(
             options, backends, strategy, population, tokens, console, results.profile_files
         )
+        # Partial results survive an interrupted run (--report-from reads them back).
+        report.write_json(results, options.out_dir)
     sizes = [s.page_bytes for s in results.strategies.values() if s.page_bytes]
     results.http_ceiling = _http_ceiling(
         options, population, tokens, int(statistics.median(sizes)) if sizes else 15_000, console
