@@ -233,7 +233,12 @@ class _Context:
         self.last = now
 
     def pending(self) -> float:
-        return scrape.fetch(self.server.api_metrics_url).pending
+        """Events not yet processed. Scale-out asks JetStream directly: the API's
+        ``starling_events_pending`` leaves out events a worker fetched and has not
+        acknowledged yet, so it reads 0 while a busy worker holds a batch."""
+        pending = scrape.fetch(self.server.api_metrics_url).pending
+        backlog = self.server.jetstream_backlog()
+        return pending if backlog is None else max(pending, float(backlog))
 
     def drain(self, timeout_s: float = DRAIN_TIMEOUT_S) -> float:
         """Wait until no event is pending (sampling meanwhile); returns seconds waited."""
@@ -310,6 +315,7 @@ def _write_costs(ctx: _Context, console: Console) -> list[WriteCost]:
             total = 0.0
             unconfirmed = 0
             for author in authors:
+                ctx.drain(PROBE_TIMEOUT_S)  # quiescent: the probe's fan-out queues behind nothing
                 before = ctx.snapshot()
                 response = client.post(
                     "/api/v1/tweets",

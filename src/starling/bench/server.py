@@ -110,6 +110,16 @@ class Server:
     redis_url: str | None = None
     nats_url: str | None = None
 
+    def jetstream_backlog(self) -> int | None:
+        """Scale-out: events of the stream not yet acknowledged by every consumer group,
+        fetched-but-unacknowledged ones included (``num_pending + num_ack_pending`` of
+        the slowest consumer); None on the embedded config."""
+        if not (self.stream and self.nats_url):
+            return None
+        import asyncio
+
+        return asyncio.run(_jetstream_backlog(self.nats_url, self.stream))
+
     def stop(self) -> None:
         """SIGTERM every process (SIGKILL after 20 s), then remove the namespaces."""
         for proc in reversed(self.processes):
@@ -147,6 +157,17 @@ def _drop_redis_namespace(url: str, namespace: str) -> None:
             client.delete(*batch)
     finally:
         client.close()
+
+
+async def _jetstream_backlog(url: str, stream: str) -> int:
+    import nats
+
+    nc = await nats.connect(url)
+    try:
+        consumers = await nc.jetstream().consumers_info(stream)
+        return max(((c.num_pending or 0) + (c.num_ack_pending or 0) for c in consumers), default=0)
+    finally:
+        await nc.close()
 
 
 async def _delete_streams(url: str, stream: str) -> None:
