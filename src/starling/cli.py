@@ -331,7 +331,7 @@ def bench(
     ] = 20.0,
     rate: Annotated[
         float, typer.Option(help="Requests per second of the mixed open-loop phase.")
-    ] = 200.0,
+    ] = 100.0,
     post_rate: Annotated[
         float, typer.Option(help="Posts per second of the fan-out-lag phase (target: 500).")
     ] = 500.0,
