@@ -83,7 +83,11 @@ def redis_zadd_ceiling(
 def _cleanup(redis_url: str) -> None:
     import redis
 
-    client = redis.Redis.from_url(redis_url, db=REDIS_BENCHMARK_DB)
+    url = urlparse(redis_url)
+    # Not from_url(..., db=15): the URL's own /0 would win over the keyword.
+    client = redis.Redis(
+        host=url.hostname or "127.0.0.1", port=url.port or 6379, db=REDIS_BENCHMARK_DB
+    )
     try:
         keys = list(client.scan_iter(match="myzset*"))
         if keys:
