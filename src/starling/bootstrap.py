@@ -17,7 +17,7 @@ from starling.adapters.memory.tweet_cache import MemoryTweetCache
 from starling.adapters.outbox_event_log import OutboxEventLog
 from starling.adapters.sqlite.store import SqliteStore
 from starling.config import Settings, SettingsError
-from starling.domain.feed import FeedRules, ThresholdPolicy
+from starling.domain.feed import FeedRules
 from starling.domain.ids import SnowflakeGenerator
 from starling.domain.trends import TrendConfig
 from starling.metrics import Metrics
@@ -231,7 +231,7 @@ async def build(
     (tests pass a manual clock). Raises ``SettingsError`` for unusable settings."""
     clock = clock or SystemClock()
     rules = settings.feed_rules()
-    policy = ThresholdPolicy(rules.celebrity_threshold)
+    policy = settings.fanout_policy()
     metrics = Metrics()
     store = store or await _make_store(settings)
     default_cache, tweet_cache = _make_caches(settings, rules, clock)

@@ -1,4 +1,4 @@
-"""The ``starling`` command: serve, load, token, db."""
+"""The ``starling`` command: serve, worker, load, bench, token, db, dlq."""
 
 from __future__ import annotations
 
@@ -327,6 +327,123 @@ async def _load(
         )
     finally:
         await store.close()
+
+
+@app.command()
+def bench(
+    config: Annotated[
+        str,
+        typer.Option(help="embedded (SQLite, 1 process) or scale-out (PostgreSQL, Redis, NATS)."),
+    ] = "embedded",
+    duration: Annotated[
+        float, typer.Option(help="Seconds of the mixed phase; the other phases take half.")
+    ] = 20.0,
+    rate: Annotated[
+        float, typer.Option(help="Requests per second of the mixed open-loop phase.")
+    ] = 100.0,
+    post_rate: Annotated[
+        float, typer.Option(help="Posts per second of the fan-out-lag phase (target: 500).")
+    ] = 500.0,
+    strategy: Annotated[
+        str, typer.Option(help="Fan-out strategy: push, pull, hybrid, or all three.")
+    ] = "all",
+    out: Annotated[
+        Path, typer.Option(help="Where results.json, the plots and server logs go.")
+    ] = Path("/tmp/starling-bench/out"),
+    data: Annotated[
+        Path, typer.Option("--data", help="Folder of the real data sets (see its README).")
+    ] = DEFAULT_DATA,
+    bench_dir: Annotated[
+        Path, typer.Option(help="Where the embedded bench database lives (kept between runs).")
+    ] = Path("/tmp/starling-bench"),
+    readers: Annotated[
+        int, typer.Option(help="Distinct readers sampled (by followees) and warmed up.")
+    ] = 5_000,
+    clients: Annotated[int, typer.Option(help="Load-generating processes.")] = 2,
+    connections: Annotated[
+        int, typer.Option(help="HTTP connections per load-generating process.")
+    ] = 32,
+    seed: Annotated[int, typer.Option(help="Seed of the data load and of the workload.")] = 2026,
+    profile: Annotated[
+        bool,
+        typer.Option(help="py-spy the API during the read-capacity and fan-out phases."),
+    ] = False,
+    report_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="Run nothing: re-judge and re-draw an existing results.json "
+            "(its plots and tables are rewritten beside it)."
+        ),
+    ] = None,
+) -> None:
+    """Benchmark Starling on the real data: push, pull and hybrid side by side.
+
+    Loads the follower graph and tweets with the celebrity overlay into a bench database
+    (once; later runs reuse it), starts `starling serve` (scale-out: 2 API workers and a
+    `starling worker`) as child processes, and drives open-loop load from separate
+    processes; latency runs from each request's scheduled send time. Also measures the
+    machine's ceilings in the same run (bare ASGI app, redis-benchmark ZADD) and writes
+    results.json, latency_cdf.png, fanout_lag.png and writes_per_tweet.png into --out.
+    See bench/README.md for how to read them.
+    """
+    from starling.bench.runner import Options, finish, run
+    from starling.bench.server import CONFIGS
+    from starling.domain.feed import FANOUT_STRATEGIES
+
+    if report_from is not None:
+        from starling.bench.report import read_json
+
+        try:
+            results = read_json(report_from)
+        except (OSError, ValueError) as exc:
+            console.print(f"[red]error:[/red] cannot read {report_from}: {exc}")
+            raise typer.Exit(2) from exc
+        finish(results, report_from.parent, console)
+        return
+
+    if config not in CONFIGS:
+        console.print(f"[red]error:[/red] --config must be one of {', '.join(CONFIGS)}")
+        raise typer.Exit(2)
+    strategies: list[str]
+    if strategy == "all":
+        strategies = list(FANOUT_STRATEGIES)
+    elif strategy in FANOUT_STRATEGIES:
+        strategies = [strategy]
+    else:
+        console.print("[red]error:[/red] --strategy must be push, pull, hybrid or all")
+        raise typer.Exit(2)
+    if (
+        duration <= 0
+        or rate <= 0
+        or post_rate <= 0
+        or readers < 1
+        or clients < 1
+        or connections < 1
+    ):
+        console.print("[red]error:[/red] durations, rates and counts must be positive")
+        raise typer.Exit(2)
+    if not data.is_dir():
+        console.print(f"[red]error:[/red] no data folder at {data}")
+        raise typer.Exit(2)
+    run(
+        Options(
+            config=config,
+            strategies=strategies,
+            duration_s=duration,
+            rate=rate,
+            post_rate=post_rate,
+            readers=readers,
+            authors=2_000,
+            client_processes=clients,
+            connections=connections,
+            out_dir=out,
+            data_dir=data,
+            bench_dir=bench_dir,
+            seed=seed,
+            profile=profile,
+        ),
+        console,
+    )
 
 
 def main() -> None:

@@ -36,6 +36,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     timeline_max: int = feed.TIMELINE_MAX
     inactive_days: float = feed.INACTIVE_DAYS
     fanout_chunk_size: int = feed.FANOUT_CHUNK_SIZE
+    fanout_strategy: feed.FanoutStrategy = "hybrid"
+    """``hybrid`` (the design), or the ``push`` / ``pull`` baselines of ``starling bench``."""
     secret_key: str | None = None
     """HS256 signing key of access tokens; unset: one is generated and kept in the database."""
     token_ttl_s: int = 30 * 86_400
@@ -61,6 +63,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             inactive_days=self.inactive_days,
             fanout_chunk_size=self.fanout_chunk_size,
         )
+
+    def fanout_policy(self) -> feed.ThresholdPolicy:
+        """The push/pull policy ``fanout_strategy`` selects (see :func:`feed.policy_for`)."""
+        return feed.policy_for(self.fanout_strategy, self.celebrity_threshold)
 
     @property
     def is_embedded(self) -> bool:

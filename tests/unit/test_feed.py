@@ -116,3 +116,16 @@ def test_rules_take_overrides_and_fractional_days() -> None:
 def test_rules_reject_constants_below_one(field: str, value: int) -> None:
     with pytest.raises(ValueError, match="positive"):
         FeedRules(**{field: value})
+
+
+def test_strategy_policies_push_everyone_pull_everyone_or_split_at_the_threshold() -> None:
+    from starling.domain.feed import policy_for
+
+    hybrid, push, pull = (policy_for(s, 10_000) for s in ("hybrid", "push", "pull"))
+
+    assert hybrid.should_push(9_999)
+    assert not hybrid.should_push(10_000)
+    assert push.should_push(10**12)
+    assert not pull.should_push(1)
+    with pytest.raises(ValueError, match="unknown fan-out strategy"):
+        policy_for("broadcast", 10_000)  # type: ignore[arg-type]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 from collections.abc import Iterable, Sequence
-from typing import Protocol
+from typing import Literal, Protocol
 
 TIMELINE_MAX = 800
 """Entries in a cached home timeline: the size of Twitter's timeline cache (Krikorian,
@@ -81,6 +81,32 @@ class ThresholdPolicy:
 
     def is_celebrity(self, followers_count: int) -> bool:
         return not self.should_push(followers_count)
+
+
+FanoutStrategy = Literal["hybrid", "push", "pull"]
+"""How new tweets reach followers: ``hybrid`` (push below the celebrity threshold, pull
+at or above it: the default), ``push`` (everyone pushed, no threshold) or ``pull``
+(nothing pushed to followers; every followee merged at read). Push and pull are the
+baselines ``starling bench`` compares hybrid with."""
+
+FANOUT_STRATEGIES: tuple[FanoutStrategy, ...] = ("hybrid", "push", "pull")
+
+PUSH_ALL_THRESHOLD = 2**62
+"""A threshold above any follower count: pure push."""
+
+
+def policy_for(strategy: FanoutStrategy, celebrity_threshold: int) -> ThresholdPolicy:
+    """The policy of ``strategy``: hybrid keeps ``celebrity_threshold``; push raises it
+    above any follower count; pull lowers it to 1, so every author with a follower is
+    read-time merged (an author's own timeline is still written at post time).
+    Raises ``ValueError`` for an unknown strategy."""
+    if strategy == "hybrid":
+        return ThresholdPolicy(celebrity_threshold)
+    if strategy == "push":
+        return ThresholdPolicy(PUSH_ALL_THRESHOLD)
+    if strategy == "pull":
+        return ThresholdPolicy(1)
+    raise ValueError(f"unknown fan-out strategy {strategy!r}: use one of {FANOUT_STRATEGIES}")
 
 
 def merge_newest_first(lists: Iterable[Sequence[int]], limit: int) -> list[int]:
