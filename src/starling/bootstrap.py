@@ -43,6 +43,7 @@ from starling.services.live import LivePublisher
 from starling.services.media import MediaService
 from starling.services.moderation import ModerationService
 from starling.services.notifications import NotificationService
+from starling.services.reader_context import ReaderContextCache
 from starling.services.search import SearchService
 from starling.services.stream import StreamService
 from starling.services.timelines import TimelineService
@@ -72,6 +73,7 @@ class App:
     tweets: TweetService
     graph: GraphService
     timelines: TimelineService
+    reader_context: ReaderContextCache
     conversations: ConversationService
     fanout: FanoutService
     hydrator: Hydrator
@@ -89,15 +91,19 @@ class App:
     _started: bool = field(default=False, repr=False)
 
     async def start(self) -> None:
-        """Start the consumers (when this process runs workers)."""
-        if not self._started and (self.run_workers or not self.settings.is_embedded):
-            await self.event_log.start()
+        """Start the consumers (when this process runs workers) and the reader cache's
+        subscription to other processes' invalidations."""
+        if not self._started:
+            await self.reader_context.start()
+            if self.run_workers or not self.settings.is_embedded:
+                await self.event_log.start()
         self._started = True
 
     async def stop(self) -> None:
         """Stop the consumers and close every connection."""
         if self._started and (self.run_workers or not self.settings.is_embedded):
             await self.event_log.stop()
+        await self.reader_context.stop()
         await self.live_bus.close()
         await self.cache.close()
         await self.tweet_cache.close()
@@ -244,6 +250,14 @@ async def build(
     hydrator = Hydrator(store=store, tweet_cache=tweet_cache)
     live_bus = _make_live_bus(settings)
     publisher = LivePublisher(live_bus)
+    reader_context = ReaderContextCache(
+        store=store,
+        clock=clock,
+        bus=live_bus,
+        metrics=metrics,
+        threshold=policy.threshold,
+        ttl_s=settings.reader_cache_ttl_s,
+    )
     timelines = TimelineService(
         store=store,
         cache=cache,
@@ -251,6 +265,7 @@ async def build(
         rules=rules,
         policy=policy,
         metrics=metrics,
+        reader_context=reader_context,
     )
     fanout = FanoutService(
         store=store,
@@ -263,7 +278,9 @@ async def build(
     )
     notifications = NotificationService(store=store, ids=ids, clock=clock, live=publisher)
     search_index = _make_search_index(store)
-    search = SearchService(store=store, index=search_index, hydrator=hydrator)
+    search = SearchService(
+        store=store, index=search_index, hydrator=hydrator, reader_context=reader_context
+    )
     trend_config = trend_config or TrendConfig()
     trend_counter = _make_trend_counter(settings, trend_config)
     trends = TrendService(store=store, counter=trend_counter, clock=clock, config=trend_config)
@@ -294,17 +311,31 @@ async def build(
             store=store, event_log=event_log, tweet_cache=tweet_cache, ids=ids, clock=clock
         ),
         graph=GraphService(
-            store=store, event_log=event_log, timelines=timelines, ids=ids, clock=clock
+            store=store,
+            event_log=event_log,
+            timelines=timelines,
+            reader_context=reader_context,
+            policy=policy,
+            ids=ids,
+            clock=clock,
         ),
         timelines=timelines,
-        conversations=ConversationService(store=store, timelines=timelines),
+        reader_context=reader_context,
+        conversations=ConversationService(
+            store=store, timelines=timelines, reader_context=reader_context
+        ),
         fanout=fanout,
         hydrator=hydrator,
         engagement=EngagementService(
             store=store, event_log=event_log, ids=ids, clock=clock, metrics=metrics
         ),
         moderation=ModerationService(
-            store=store, event_log=event_log, cache=cache, ids=ids, clock=clock
+            store=store,
+            event_log=event_log,
+            cache=cache,
+            reader_context=reader_context,
+            ids=ids,
+            clock=clock,
         ),
         notifications=notifications,
         live_bus=live_bus,
@@ -314,7 +345,7 @@ async def build(
             hydrator=hydrator,
             timelines=timelines,
             notifications=notifications,
-            policy=policy,
+            reader_context=reader_context,
         ),
         media=MediaService(
             store=store, media_store=_make_media_store(settings), ids=ids, clock=clock

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import Annotated
 
 import msgspec
 
@@ -32,6 +33,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_namespace: str = "starling"
     """Prefix of every Redis key, so deployments (and test runs) can share one Redis."""
     tweet_cache_ttl_s: int = 3_600
+    reader_cache_ttl_s: Annotated[float, msgspec.Meta(ge=0)] = 5.0
+    """Seconds a process keeps a reader's celebrity followees and hidden authors
+    (:mod:`starling.services.reader_context`): the staleness bound of changes made in
+    other processes whose invalidation message was lost. 0 disables that cache."""
     celebrity_threshold: int = feed.CELEBRITY_THRESHOLD
     timeline_max: int = feed.TIMELINE_MAX
     inactive_days: float = feed.INACTIVE_DAYS

@@ -67,6 +67,18 @@ class Metrics:
             "Events parked in the dead-letter store after max_deliver tries.",
             registry=r,
         )
+        self.reader_cache_lookups = Counter(
+            "starling_reader_cache_lookups",
+            "Reader-context lookups (celebrity followees, hidden authors) by hit or miss.",
+            ("kind", "result"),
+            registry=r,
+        )
+        self.reader_cache_invalidations = Counter(
+            "starling_reader_cache_invalidations",
+            "Reader-context invalidations applied, made here (local) or received (remote).",
+            ("source",),
+            registry=r,
+        )
         for source in ("cache", "rebuild", "store"):
             self.timeline_reads.labels(source=source)
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
+
 import msgspec
 
 from starling.domain.errors import TweetNotFound
 from starling.ports import Store
 from starling.services.hydration import TweetView
+from starling.services.reader_context import ReaderContextCache
 from starling.services.timelines import TimelinePage, TimelineService
 
 
@@ -22,9 +25,12 @@ class ConversationService:
     muted) are left out of replies and ancestors; a tweet whose author blocks the
     viewer is, to them, not found."""
 
-    def __init__(self, *, store: Store, timelines: TimelineService) -> None:
+    def __init__(
+        self, *, store: Store, timelines: TimelineService, reader_context: ReaderContextCache
+    ) -> None:
         self._store = store
         self._timelines = timelines
+        self._reader_context = reader_context
 
     async def _readable(self, tweet_id: int, viewer_id: int | None) -> TweetView:
         views = await self._timelines.hydrate([tweet_id])
@@ -33,8 +39,10 @@ class ConversationService:
         await self._timelines.check_readable(views[0], viewer_id=viewer_id)
         return views[0]
 
-    async def _hidden(self, viewer_id: int | None) -> set[int]:
-        return set() if viewer_id is None else await self._store.hidden_author_ids(viewer_id)
+    async def _hidden(self, viewer_id: int | None) -> AbstractSet[int]:
+        if viewer_id is None:
+            return frozenset()
+        return await self._reader_context.hidden_author_ids(viewer_id)
 
     async def replies(
         self, *, tweet_id: int, viewer_id: int | None, max_id: int | None, limit: int

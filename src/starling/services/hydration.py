@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from collections.abc import Set as AbstractSet
 
 import msgspec
 
@@ -48,7 +49,7 @@ class TweetView(msgspec.Struct, frozen=True):
             if inner is not None:
                 yield from inner.nested()
 
-    def without_authors(self, hidden: set[int]) -> TweetView | None:
+    def without_authors(self, hidden: AbstractSet[int]) -> TweetView | None:
         """This view as a reader who must not see ``hidden`` authors sees it: None when
         the tweet or the retweeted original is by one of them; a quote of their tweet
         stays, without the quoted tweet (Twitter shows "This post is unavailable")."""

@@ -12,12 +12,14 @@ never indexed (the handler reloads it and finds nothing).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from collections.abc import Set as AbstractSet
 
 from starling.domain.events import AnyEvent, TweetDeleted, TweetPosted
 from starling.domain.model import User
 from starling.domain.search import InvalidQuery, parse_query
 from starling.ports import SearchIndex, Store
 from starling.services.hydration import Hydrator, TweetView
+from starling.services.reader_context import ReaderContextCache
 from starling.services.timelines import MAX_FILL_ROUNDS, TimelinePage
 
 MAX_USER_QUERY_LENGTH = 50
@@ -30,10 +32,18 @@ MAX_USER_OFFSET = 1_000
 class SearchService:
     """Tweet and user search over a :class:`SearchIndex`, and its indexing consumer."""
 
-    def __init__(self, *, store: Store, index: SearchIndex, hydrator: Hydrator) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        index: SearchIndex,
+        hydrator: Hydrator,
+        reader_context: ReaderContextCache,
+    ) -> None:
         self._store = store
         self._index = index
         self._hydrator = hydrator
+        self._reader_context = reader_context
 
     # --- reads -----------------------------------------------------------------------
     async def tweets(
@@ -65,7 +75,9 @@ class SearchService:
                 limit=want,
             )
 
-        hidden = await self._store.hidden_author_ids(viewer_id) if viewer_id is not None else set()
+        hidden: AbstractSet[int] = frozenset()
+        if viewer_id is not None:
+            hidden = await self._reader_context.hidden_author_ids(viewer_id)
         return await self._fill(fetch, max_id, limit, hidden)
 
     async def _fill(
@@ -73,7 +85,7 @@ class SearchService:
         fetch: Callable[[int | None, int], Awaitable[list[int]]],
         max_id: int | None,
         limit: int,
-        hidden_authors: set[int],
+        hidden_authors: AbstractSet[int],
     ) -> TimelinePage:
         """Collect ``limit`` visible hydrated tweets from ``fetch(cursor, want)``; ids the
         index still holds for deleted tweets (indexing lag) and hidden authors' tweets are

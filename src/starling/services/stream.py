@@ -28,13 +28,13 @@ from typing import Final
 import msgspec
 
 from starling.domain import live
-from starling.domain.feed import ThresholdPolicy
 from starling.domain.live import LiveKind, LiveMessage
 from starling.domain.model import User
 from starling.domain.notifications import Notification
 from starling.ports import BackendUnavailable, LiveBus, LiveSubscription, Store
 from starling.services.hydration import Hydrator, TweetView
 from starling.services.notifications import NotificationService
+from starling.services.reader_context import ReaderContextCache
 from starling.services.timelines import TimelineService
 
 REPLAY_LIMIT: Final = 100
@@ -148,18 +148,18 @@ class StreamService:
         hydrator: Hydrator,
         timelines: TimelineService,
         notifications: NotificationService,
-        policy: ThresholdPolicy,
+        reader_context: ReaderContextCache,
     ) -> None:
         self._store = store
         self._bus = bus
         self._hydrator = hydrator
         self._timelines = timelines
         self._notifications = notifications
-        self._policy = policy
+        self._reader_context = reader_context
 
     async def channels(self, viewer_id: int) -> list[str]:
         """The reader's own channel and the author channels of the celebrities they follow."""
-        celebrities = await self._store.celebrity_followee_ids(viewer_id, self._policy.threshold)
+        celebrities = await self._reader_context.celebrity_followee_ids(viewer_id)
         return [live.user_channel(viewer_id), *map(live.author_channel, celebrities)]
 
     async def refresh_channels(self, viewer_id: int, subscription: LiveSubscription) -> None:
@@ -201,7 +201,7 @@ class StreamService:
     async def render(self, viewer_id: int, message: LiveMessage) -> StreamItem | None:
         """The item a live message stands for, as ``viewer_id`` may see it; None when it is
         gone (deleted) or hidden from the reader (blocked either way, muted)."""
-        if message.actor_id in await self._store.hidden_author_ids(viewer_id):
+        if message.actor_id in await self._reader_context.hidden_author_ids(viewer_id):
             return None
         if message.kind == "tweet":
             views = await self._hydrator.hydrate([message.id], viewer_id=viewer_id)

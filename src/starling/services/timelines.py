@@ -3,7 +3,9 @@
 Read path (DESIGN.md "Data flow"): cached ids below the cursor ⊕ recent ids of the
 celebrities the viewer follows → k-way merge newest-first → hydrate tweets and authors
 in one batch each → drop what no longer exists and what the viewer must not see
-(authors blocked either way or muted: one query per read) → page + cursor.
+(authors blocked either way or muted) → page + cursor. The followed celebrities and the
+hidden authors come from the per-process :class:`ReaderContextCache`, so a read usually
+runs neither query.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import itertools
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Set as AbstractSet
 
 import msgspec
 
@@ -27,6 +30,7 @@ from starling.domain.feed import (
 from starling.metrics import Metrics
 from starling.ports import BackendUnavailable, Store, TimelineCache
 from starling.services.hydration import Hydrator, TweetView
+from starling.services.reader_context import ReaderContextCache
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +53,7 @@ class _VisibleEntries:
         timelines: TimelineService,
         fetch: Callable[[int | None, int], Awaitable[list[int]]],
         max_id: int | None,
-        hidden_authors: set[int],
+        hidden_authors: AbstractSet[int],
     ) -> None:
         self._timelines = timelines
         self._fetch = fetch
@@ -112,9 +116,11 @@ class TimelineService:
         rules: FeedRules,
         policy: ThresholdPolicy,
         metrics: Metrics,
+        reader_context: ReaderContextCache,
     ) -> None:
         self._store = store
         self._cache = cache
+        self._reader_context = reader_context
         self._hydrator = hydrator
         self._rules = rules
         self._policy = policy
@@ -139,7 +145,7 @@ class TimelineService:
 
     async def _hybrid_home(self, viewer_id: int, max_id: int | None, limit: int) -> TimelinePage:
         source = "cache"
-        celebrities = await self._store.celebrity_followee_ids(viewer_id, self._policy.threshold)
+        celebrities = await self._reader_context.celebrity_followee_ids(viewer_id)
 
         async def fetch(cursor: int | None, want: int) -> list[int]:
             nonlocal source
@@ -155,7 +161,7 @@ class TimelineService:
             pulled = await self._store.tweet_ids_by_authors(celebrities, max_id=cursor, limit=want)
             return merge_newest_first((cached, pulled), want)
 
-        hidden = await self._store.hidden_author_ids(viewer_id)
+        hidden = await self._reader_context.hidden_author_ids(viewer_id)
         page = await self._fill(fetch, max_id, limit, hidden)
         self._metrics.timeline_reads.labels(source=source).inc()
         return page
@@ -168,7 +174,7 @@ class TimelineService:
         async def fetch(cursor: int | None, want: int) -> list[int]:
             return await self._store.tweet_ids_by_authors(authors, max_id=cursor, limit=want)
 
-        hidden = await self._store.hidden_author_ids(viewer_id)
+        hidden = await self._reader_context.hidden_author_ids(viewer_id)
         return await self._fill(fetch, max_id, limit, hidden)
 
     async def _fill(
@@ -176,7 +182,7 @@ class TimelineService:
         fetch: Callable[[int | None, int], Awaitable[list[int]]],
         max_id: int | None,
         limit: int,
-        hidden_authors: set[int],
+        hidden_authors: AbstractSet[int],
     ) -> TimelinePage:
         """Page through ``fetch(cursor, want)`` (ids below cursor, newest first) until
         ``limit`` tweets are collected. Skipped: ids of deleted tweets, tweets and
@@ -226,7 +232,9 @@ class TimelineService:
             if await self._store.is_blocking(author_id, viewer_id):
                 raise TweetNotFound()
 
-    async def visible(self, tweet_ids: Sequence[int], hidden_authors: set[int]) -> list[TweetView]:
+    async def visible(
+        self, tweet_ids: Sequence[int], hidden_authors: AbstractSet[int]
+    ) -> list[TweetView]:
         """Hydrated ``tweet_ids`` as seen by a reader who must not see ``hidden_authors``
         (see :meth:`TweetView.without_authors`); deleted ones dropped."""
         return [

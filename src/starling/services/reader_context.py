@@ -1,0 +1,272 @@
+"""Per-reader context of a read, cached per process: which celebrities a viewer follows
+(pulled at read, DESIGN.md "fan-out") and which authors are hidden from them (blocked
+either way, muted).
+
+Every home-timeline read needs both, and profiling showed the two store queries at
+about a third of the request (issue 6), while the answers change only when the viewer
+follows, unfollows, blocks, mutes (or is blocked), or a followee crosses the celebrity
+threshold. So :class:`ReaderContextCache` keeps them per viewer for a short TTL:
+
+- **Local invalidation**: the services that make those changes (follow, unfollow,
+  block, unblock, mute, unmute) drop the affected viewers' entries in this process at
+  once, so a reader's next read after their own change is exact. A follow that makes
+  the followee a celebrity drops every entry (their followers must start pulling them).
+- **Cross-process invalidation**: the same drop is published on the live bus
+  (:data:`INVALIDATION_CHANNEL`) and every process applies what others publish. The bus
+  is at most once (Redis pub/sub), and a bus failure never fails a request: it is logged.
+- **TTL** (``STARLING_READER_CACHE_TTL_S``, measured on the injected clock): bounds the
+  staleness of what no message reported: a lost message, a change written outside the
+  services (``starling load``), a race of concurrent follows across the threshold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections import OrderedDict
+from collections.abc import Iterable, Sequence
+from typing import Final
+
+import msgspec
+
+from starling.metrics import Metrics
+from starling.ports import BackendUnavailable, Clock, LiveBus, LiveSubscription, Store
+
+log = logging.getLogger(__name__)
+
+INVALIDATION_CHANNEL: Final = "reader-context"
+"""Live-bus channel of invalidations; distinct from the ``user:``/``author:`` channels of
+:mod:`starling.domain.live`."""
+
+MAX_VIEWERS: Final = 100_000
+"""Most viewers cached per process. An entry lives one TTL (5 s by default), so the cache
+holds the viewers who read in the last TTL: 100,000 is 20,000 home reads per second for
+5 s, four times what one process serves (DESIGN.md measures ~5k hydrated reads per second
+over HTTP), so the bound is a memory cap that normal traffic does not reach. An entry
+is ~0.3 KB (a few ints; empty sets are shared), so the cap is ~30 MB."""
+
+RESUBSCRIBE_DELAY_S: Final = 1.0
+"""Pause before subscribing again after the bus could not be reached."""
+
+_NO_ONE: Final[frozenset[int]] = frozenset()
+"""The hidden set of most viewers, shared by their entries."""
+
+
+class Invalidation(msgspec.Struct, frozen=True, array_like=True):
+    """What a process publishes: drop ``viewer_ids`` (or every entry, ``everyone``).
+    ``origin`` identifies the publishing cache, which ignores its own messages."""
+
+    origin: str
+    viewer_ids: list[int]
+    everyone: bool = False
+
+
+_encoder = msgspec.msgpack.Encoder()
+_decoder = msgspec.msgpack.Decoder(Invalidation)
+
+
+class _Entry:
+    """One viewer's cached answers; a field is None until first asked for."""
+
+    __slots__ = ("celebrities", "expires_at_ms", "hidden")
+
+    def __init__(self, expires_at_ms: int) -> None:
+        self.expires_at_ms = expires_at_ms
+        self.celebrities: tuple[int, ...] | None = None
+        self.hidden: frozenset[int] | None = None
+
+
+class ReaderContextCache:
+    """Celebrity followees and hidden authors per viewer (see the module docstring).
+
+    ``ttl_s`` is in seconds on ``clock``; 0 disables caching (every call queries the
+    store; invalidations are still published for processes that cache). At most
+    ``max_viewers`` entries are kept. Entries are evicted oldest-loaded first: with one
+    TTL for all, the oldest-loaded entry is the one nearest expiry, so this is what LRU
+    would evict minus the entries it would keep only to see them expire, and expired
+    entries at the front are reclaimed in O(1) as new ones come in.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        clock: Clock,
+        bus: LiveBus,
+        metrics: Metrics,
+        threshold: int,
+        ttl_s: float,
+        max_viewers: int = MAX_VIEWERS,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._bus = bus
+        self._threshold = threshold
+        self._ttl_ms = round(ttl_s * 1000)
+        self._max_viewers = max_viewers
+        self._entries: OrderedDict[int, _Entry] = OrderedDict()
+        self._epoch = 0
+        """Bumped by every invalidation: a load that raced one is not stored."""
+        self._origin = secrets.token_hex(8)
+        self._listener: asyncio.Task[None] | None = None
+        self._subscription: LiveSubscription | None = None
+        lookups = metrics.reader_cache_lookups
+        self._hit = {k: lookups.labels(kind=k, result="hit") for k in ("celebrities", "hidden")}
+        self._miss = {k: lookups.labels(kind=k, result="miss") for k in ("celebrities", "hidden")}
+        invalidations = metrics.reader_cache_invalidations
+        self._local = invalidations.labels(source="local")
+        self._remote = invalidations.labels(source="remote")
+
+    @property
+    def enabled(self) -> bool:
+        """False when the TTL is 0."""
+        return self._ttl_ms > 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    # --- reads ---------------------------------------------------------------------------
+    async def celebrity_followee_ids(self, viewer_id: int) -> Sequence[int]:
+        """Ids of the users ``viewer_id`` follows who have at least the celebrity
+        threshold of followers (``Store.celebrity_followee_ids``), at most one TTL old."""
+        entry = self._fresh(viewer_id)
+        if entry is not None and entry.celebrities is not None:
+            self._hit["celebrities"].inc()
+            return entry.celebrities
+        self._miss["celebrities"].inc()
+        epoch, loaded_at = self._epoch, self._clock.now_ms()
+        found = await self._store.celebrity_followee_ids(viewer_id, self._threshold)
+        celebrities = tuple(found)
+        entry = self._storable(viewer_id, epoch, loaded_at)
+        if entry is not None:
+            entry.celebrities = celebrities
+        return celebrities
+
+    async def hidden_author_ids(self, viewer_id: int) -> frozenset[int]:
+        """Ids of the authors hidden from ``viewer_id`` (blocked either way, muted;
+        ``Store.hidden_author_ids``), at most one TTL old."""
+        entry = self._fresh(viewer_id)
+        if entry is not None and entry.hidden is not None:
+            self._hit["hidden"].inc()
+            return entry.hidden
+        self._miss["hidden"].inc()
+        epoch, loaded_at = self._epoch, self._clock.now_ms()
+        found = await self._store.hidden_author_ids(viewer_id)
+        hidden = frozenset(found) if found else _NO_ONE
+        entry = self._storable(viewer_id, epoch, loaded_at)
+        if entry is not None:
+            entry.hidden = hidden
+        return hidden
+
+    def _fresh(self, viewer_id: int) -> _Entry | None:
+        entry = self._entries.get(viewer_id)
+        if entry is None:
+            return None
+        if entry.expires_at_ms <= self._clock.now_ms():
+            del self._entries[viewer_id]
+            return None
+        return entry
+
+    def _storable(self, viewer_id: int, epoch: int, loaded_at_ms: int) -> _Entry | None:
+        """The entry to store a value loaded at ``loaded_at_ms`` in, created if need be;
+        None when caching is off or an invalidation happened while the value loaded (it
+        may predate the change)."""
+        if not self.enabled or epoch != self._epoch:
+            return None
+        entry = self._fresh(viewer_id)
+        if entry is not None:
+            return entry
+        now = self._clock.now_ms()
+        while self._entries:
+            _, oldest = next(iter(self._entries.items()))
+            if oldest.expires_at_ms > now and len(self._entries) < self._max_viewers:
+                break
+            self._entries.popitem(last=False)
+        entry = _Entry(loaded_at_ms + self._ttl_ms)
+        self._entries[viewer_id] = entry
+        return entry
+
+    # --- invalidation --------------------------------------------------------------------
+    async def invalidate(self, viewer_ids: Iterable[int]) -> None:
+        """The follows, blocks or mutes of ``viewer_ids`` changed: drop their entries here
+        and tell the other processes (best effort: never raises)."""
+        ids = list(dict.fromkeys(viewer_ids))
+        self._drop(ids, everyone=False)
+        self._local.inc()
+        await self._publish(Invalidation(self._origin, ids))
+
+    async def invalidate_everyone(self) -> None:
+        """A user became a celebrity: every follower's celebrity set changed. Drops every
+        entry here and in the other processes (best effort: never raises)."""
+        self._drop((), everyone=True)
+        self._local.inc()
+        await self._publish(Invalidation(self._origin, [], everyone=True))
+
+    def _drop(self, viewer_ids: Iterable[int], *, everyone: bool) -> None:
+        self._epoch += 1
+        if everyone:
+            self._entries.clear()
+            return
+        for viewer_id in viewer_ids:
+            self._entries.pop(viewer_id, None)
+
+    async def _publish(self, message: Invalidation) -> None:
+        try:
+            await self._bus.publish(INVALIDATION_CHANNEL, _encoder.encode(message))
+        except Exception as exc:
+            # Other processes catch up within a TTL; the change itself is committed.
+            log.warning("reader cache: invalidation not published (%r)", exc)
+
+    def apply(self, payload: bytes) -> None:
+        """Apply an invalidation received from the bus; ignores this cache's own messages
+        and payloads that are not an :class:`Invalidation`."""
+        try:
+            message = _decoder.decode(payload)
+        except msgspec.DecodeError:
+            log.warning("reader cache: undecodable invalidation ignored")
+            return
+        if message.origin == self._origin:
+            return
+        self._drop(message.viewer_ids, everyone=message.everyone)
+        self._remote.inc()
+
+    # --- lifecycle -----------------------------------------------------------------------
+    async def start(self) -> None:
+        """Subscribe to the other processes' invalidations (no-op when caching is off).
+        Does not raise for an unreachable bus: it keeps trying in the background."""
+        if not self.enabled or self._listener is not None:
+            return
+        subscription = await self._subscribe()
+        self._listener = asyncio.create_task(self._listen(subscription), name="reader-cache")
+
+    async def _subscribe(self) -> LiveSubscription | None:
+        try:
+            subscription = await self._bus.subscribe([INVALIDATION_CHANNEL])
+        except BackendUnavailable as exc:
+            log.warning("reader cache: cannot subscribe to invalidations (%s); retrying", exc)
+            return None
+        # Whatever was published while not subscribed is lost: start from nothing.
+        self._drop((), everyone=True)
+        self._subscription = subscription
+        return subscription
+
+    async def _listen(self, subscription: LiveSubscription | None) -> None:
+        while subscription is None:
+            await asyncio.sleep(RESUBSCRIBE_DELAY_S)
+            subscription = await self._subscribe()
+        async for payload in subscription:
+            self.apply(payload)
+
+    async def stop(self) -> None:
+        """Unsubscribe; idempotent."""
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+        if self._subscription is not None:
+            with contextlib.suppress(BackendUnavailable):
+                await self._subscription.close()
+            self._subscription = None

@@ -1,0 +1,178 @@
+"""The per-process reader-context cache (issue 6): a home read usually runs neither the
+followed-celebrities query nor the hidden-authors query; changes made through this
+process are seen on the next read, changes it did not see within one TTL.
+
+"Another process" is simulated by writing through ``starling.core.store`` directly,
+bypassing the services (and so their invalidation); the scale-out test runs a second
+API app on the same deployment to see an invalidation cross processes over Redis.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from pathlib import Path
+
+from test_engagement import counted_statements
+
+from conftest import FAST_ARGON2, TEST_THRESHOLD, Account, Harness, HarnessFactory, start_harness
+from scaleout import Deployment
+from starling.adapters.clock import ManualClock
+from starling.config import load_settings
+from starling.services.reader_context import INVALIDATION_CHANNEL
+
+TTL_MS = 5_000
+"""The default ``STARLING_READER_CACHE_TTL_S``, in milliseconds."""
+
+GUARD_S = 10.0
+"""Failure guard of a wait for a bus message; never reached when the feature works."""
+
+
+def reader_queries(statements: Sequence[str]) -> list[str]:
+    """The followed-celebrities and hidden-authors queries among ``statements``."""
+    return [s for s in statements if "followers_count >=" in s or "FROM mutes" in s]
+
+
+async def _celebrity(starling: Harness) -> Account:
+    star = await starling.register()
+    for _ in range(TEST_THRESHOLD):
+        await starling.follow(await starling.register(), star)
+    return star
+
+
+async def test_a_second_home_read_within_the_ttl_runs_neither_reader_query(
+    starling: Harness,
+) -> None:
+    viewer, friend = await starling.register(), await starling.register()
+    star = await _celebrity(starling)
+    await starling.follow(viewer, friend)
+    await starling.follow(viewer, star)
+    posted = [await starling.post(friend, "pushed"), await starling.post(star, "pulled")]
+    await starling.drain()
+    assert await starling.home_ids(viewer) == posted[::-1]  # builds the cached timeline
+    await starling.advance(TTL_MS)  # the reader context expires; the timeline stays
+
+    with counted_statements(starling.core.store) as first:
+        assert await starling.home_ids(viewer) == posted[::-1]
+    with counted_statements(starling.core.store) as second:
+        assert await starling.home_ids(viewer) == posted[::-1]
+
+    assert len(reader_queries(first)) == 2, first
+    assert reader_queries(second) == []
+
+
+async def test_follow_mute_and_block_through_the_api_are_seen_on_the_next_read(
+    starling: Harness,
+) -> None:
+    viewer, friend = await starling.register(), await starling.register()
+    star = await _celebrity(starling)
+    await starling.follow(viewer, friend)
+    from_friend = await starling.post(friend, "ordinary")
+    from_star = await starling.post(star, "celebrity")
+    await starling.drain()
+    assert await starling.home_ids(viewer) == [from_friend]  # cached: no celebrities
+
+    await starling.follow(viewer, star)
+    assert await starling.home_ids(viewer) == [from_star, from_friend]
+
+    await starling.mute(viewer, star)
+    assert await starling.home_ids(viewer) == [from_friend]
+    r = await starling.client.delete(f"/api/v1/users/{star.id}/mute", headers=viewer.headers)
+    assert r.status_code == 200, r.text
+    assert await starling.home_ids(viewer) == [from_star, from_friend]
+
+    await starling.block(friend, viewer)  # the other side blocks: the viewer's entry goes too
+    assert await starling.home_ids(viewer) == [from_star]
+
+
+async def test_a_change_this_process_did_not_see_is_seen_once_the_ttl_passed(
+    starling: Harness,
+) -> None:
+    viewer, friend = await starling.register(), await starling.register()
+    star = await _celebrity(starling)
+    await starling.follow(viewer, friend)
+    from_friend = await starling.post(friend, "ordinary")
+    from_star = await starling.post(star, "celebrity")
+    await starling.drain()
+    assert await starling.home_ids(viewer) == [from_friend]
+
+    # Another process follows the celebrity and mutes the friend for the viewer.
+    assert await starling.core.store.follow(viewer.id, star.id, [])
+    assert await starling.core.store.mute(viewer.id, friend.id, starling.clock.now_ms())
+
+    await starling.advance(TTL_MS - 1)
+    assert await starling.home_ids(viewer) == [from_friend]  # still the cached context
+    await starling.advance(1)
+    assert await starling.home_ids(viewer) == [from_star]
+
+
+async def test_a_ttl_of_zero_disables_the_cache(make_starling: HarnessFactory) -> None:
+    starling = await make_starling(celebrity_threshold=TEST_THRESHOLD, reader_cache_ttl_s=0)
+    viewer, friend = await starling.register(), await starling.register()
+    await starling.follow(viewer, friend)
+    tweet_id = await starling.post(friend, "ordinary")
+    await starling.drain()
+    assert await starling.home_ids(viewer) == [tweet_id]
+
+    with counted_statements(starling.core.store) as statements:
+        assert await starling.home_ids(viewer) == [tweet_id]
+    assert len(reader_queries(statements)) == 2
+    assert len(starling.core.reader_context) == 0
+
+    assert await starling.core.store.mute(viewer.id, friend.id, starling.clock.now_ms())
+    assert await starling.home_ids(viewer) == []
+
+
+async def test_follows_and_mutes_work_while_the_bus_is_unreachable(
+    make_starling: HarnessFactory,
+) -> None:
+    # Redis refuses connections: the bus (and the timeline cache) cannot be reached, yet
+    # the app starts, changes succeed, and this process's next read reflects them.
+    starling = await make_starling(
+        celebrity_threshold=TEST_THRESHOLD, redis_url="redis://127.0.0.1:1/0"
+    )
+    viewer, friend, other = [await starling.register() for _ in range(3)]
+    await starling.follow(viewer, friend)
+    tweet_id = await starling.post(friend, "ordinary")
+    other_id = await starling.post(other, "not followed yet")
+    await starling.drain()
+    assert await starling.home_ids(viewer) == [tweet_id]
+
+    await starling.follow(viewer, other)
+    assert await starling.home_ids(viewer) == [other_id, tweet_id]
+    await starling.mute(viewer, friend)
+    assert await starling.home_ids(viewer) == [other_id]
+
+
+async def test_an_invalidation_from_another_api_process_is_applied_without_waiting_for_the_ttl(
+    scale_out: Deployment, tmp_path: Path
+) -> None:
+    clock = ManualClock()
+    settings = load_settings(scale_out.env, media_dir=str(tmp_path / "media"), **FAST_ARGON2)
+    here = await start_harness(settings, clock, run_workers=False)
+    there = await start_harness(settings, clock, run_workers=False)
+    watch = await here.core.live_bus.subscribe([INVALIDATION_CHANNEL])
+    try:
+        viewer, friend = await here.register(), await here.register()
+        await here.follow(viewer, friend)
+        tweet_id = await here.post(friend, "ordinary")
+        await here.core.event_log.drain(timeout_s=30)
+        assert await here.home_ids(viewer) == [tweet_id]
+        remote = here.core.metrics.registry.get_sample_value
+        labels = {"source": "remote"}
+        applied = remote("starling_reader_cache_invalidations_total", labels) or 0.0
+
+        await there.mute(viewer, friend)  # through the other API process
+        async with asyncio.timeout(GUARD_S):
+            while remote("starling_reader_cache_invalidations_total", labels) == applied:
+                # A message reached this process's bus connection (this process's own
+                # follow, then the mute); the bus woke the cache's listener with it in
+                # the same dispatch, so one turn of the loop lets the listener apply it.
+                await anext(watch)
+                await asyncio.sleep(0)
+
+        assert await here.home_ids(viewer) == []
+    finally:
+        await watch.close()
+        await there.close()
+        await here.close()
