@@ -6,6 +6,8 @@ database); ``App.start()`` starts the workers; ``App.stop()`` closes everything.
 
 from __future__ import annotations
 
+import logging
+import os
 import secrets
 from dataclasses import dataclass, field
 
@@ -18,10 +20,11 @@ from starling.adapters.outbox_event_log import OutboxEventLog
 from starling.adapters.sqlite.store import SqliteStore
 from starling.config import Settings, SettingsError
 from starling.domain.feed import FeedRules
-from starling.domain.ids import SnowflakeGenerator
+from starling.domain.ids import MAX_WORKER_ID, SnowflakeGenerator
 from starling.domain.trends import TrendConfig
 from starling.metrics import Metrics
 from starling.ports import (
+    BackendUnavailable,
     Clock,
     EventLog,
     LiveBus,
@@ -54,6 +57,8 @@ from starling.workers import notifications as notifications_worker
 from starling.workers import search as search_worker
 from starling.workers import trends as trends_worker
 
+log = logging.getLogger(__name__)
+
 SECRET_META_KEY = "token_secret"
 
 
@@ -69,6 +74,8 @@ class App:
     cache: TimelineCache
     tweet_cache: TweetCache
     event_log: EventLog
+    ids: SnowflakeGenerator
+    """This process's snowflake generator (its worker id is distinct per process)."""
     accounts: AccountService
     tweets: TweetService
     graph: GraphService
@@ -224,6 +231,23 @@ def _make_event_log(
     )
 
 
+async def _worker_id(settings: Settings) -> int:
+    """This process's snowflake worker id: the setting, else one handed out by Redis (every
+    process of a scale-out deployment mints ids), else 0 (the embedded single process)."""
+    if settings.worker_id is not None:
+        return settings.worker_id
+    if settings.redis_url is None:
+        return 0
+    from starling.adapters.redis.worker_ids import allocate_worker_id
+
+    try:
+        return await allocate_worker_id(settings.redis_url, namespace=settings.redis_namespace)
+    except BackendUnavailable:
+        # Degrade, don't fail: the process id tells this machine's processes apart.
+        log.warning("Redis unreachable: snowflake worker id taken from the process id")
+        return os.getpid() % (MAX_WORKER_ID + 1)
+
+
 async def build(
     settings: Settings,
     *,
@@ -243,7 +267,7 @@ async def build(
     default_cache, tweet_cache = _make_caches(settings, rules, clock)
     cache = cache or default_cache
     event_log = _make_event_log(settings, store, metrics, run_workers=run_workers)
-    ids = SnowflakeGenerator(settings.worker_id, clock.now_ms)
+    ids = SnowflakeGenerator(await _worker_id(settings), clock.now_ms)
     secret = settings.secret_key or await store.set_meta_if_absent(
         SECRET_META_KEY, secrets.token_urlsafe(32)
     )
@@ -298,6 +322,7 @@ async def build(
         cache=cache,
         tweet_cache=tweet_cache,
         event_log=event_log,
+        ids=ids,
         accounts=AccountService(
             store=store,
             ids=ids,

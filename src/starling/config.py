@@ -46,8 +46,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     secret_key: str | None = None
     """HS256 signing key of access tokens; unset: one is generated and kept in the database."""
     token_ttl_s: int = 30 * 86_400
-    worker_id: int = 0
-    """Snowflake worker id (0..1023) of this process; distinct per concurrent process."""
+    worker_id: int | None = None
+    """Snowflake worker id (0..1023) of this process; distinct per concurrent process.
+    Unset: handed out by Redis per process when Redis is configured (see
+    ``adapters/redis/worker_ids.py``), else 0 (the embedded default runs one process)."""
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65_536
     """argon2-cffi's defaults (RFC 9106 second recommended option, lowered memory)."""

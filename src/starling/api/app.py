@@ -69,11 +69,16 @@ class MetricsMiddleware:
 def create_app(core: App | None = None, *, settings: Settings | None = None) -> Litestar:
     """The ASGI app. Given ``core``, it serves it; otherwise the lifespan builds one from
     ``settings`` (default: the ``STARLING_*`` environment; this is granian's factory).
-    The lifespan starts the workers and closes everything on shutdown."""
+    The lifespan starts the workers (embedded default only) and closes everything on
+    shutdown."""
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        running = core or await build(settings or load_settings())
+        config = settings or load_settings()
+        # API processes consume events only on the embedded default; with a broker the
+        # consumers are `starling worker` processes (an API joining them would split the
+        # fan-out work and its metrics across processes nobody scrapes for them).
+        running = core or await build(config, run_workers=config.is_embedded)
         app.state[CORE] = running
         await running.start()
         try:
