@@ -280,7 +280,7 @@ async def build(
         bus=live_bus,
         metrics=metrics,
         threshold=policy.threshold,
-        ttl_s=settings.reader_cache_ttl_s,
+        ttl_s=settings.reader_cache_ttl,
     )
     timelines = TimelineService(
         store=store,

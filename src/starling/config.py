@@ -33,10 +33,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     redis_namespace: str = "starling"
     """Prefix of every Redis key, so deployments (and test runs) can share one Redis."""
     tweet_cache_ttl_s: int = 3_600
-    reader_cache_ttl_s: Annotated[float, msgspec.Meta(ge=0)] = 5.0
+    reader_cache_ttl_s: Annotated[float, msgspec.Meta(ge=0)] | None = None
     """Seconds a process keeps a reader's celebrity followees and hidden authors
     (:mod:`starling.services.reader_context`): the staleness bound of changes made in
-    other processes whose invalidation message was lost. 0 disables that cache."""
+    other processes whose invalidation message was lost. 0 disables that cache. Unset:
+    5 s with a broker; 600 s on the embedded default, whose single process sees (and
+    invalidates on) every change."""
     celebrity_threshold: int = feed.CELEBRITY_THRESHOLD
     timeline_max: int = feed.TIMELINE_MAX
     inactive_days: float = feed.INACTIVE_DAYS
@@ -79,6 +81,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     def is_embedded(self) -> bool:
         """True when no broker is configured: workers run inside the API process."""
         return self.nats_url is None
+
+    @property
+    def reader_cache_ttl(self) -> float:
+        """``reader_cache_ttl_s``, or its default for this configuration (see there)."""
+        if self.reader_cache_ttl_s is not None:
+            return self.reader_cache_ttl_s
+        return 600.0 if self.is_embedded else 5.0
 
     @property
     def uses_postgres(self) -> bool:

@@ -21,8 +21,12 @@ from starling.adapters.clock import ManualClock
 from starling.config import load_settings
 from starling.services.reader_context import INVALIDATION_CHANNEL
 
-TTL_MS = 5_000
-"""The default ``STARLING_READER_CACHE_TTL_S``, in milliseconds."""
+
+def ttl_ms(starling: Harness) -> int:
+    """The reader-context TTL of ``starling``'s configuration (its default: 600 s
+    embedded, 5 s scale-out), in milliseconds."""
+    return round(starling.core.settings.reader_cache_ttl * 1000)
+
 
 GUARD_S = 10.0
 """Failure guard of a wait for a bus message; never reached when the feature works."""
@@ -50,7 +54,7 @@ async def test_a_second_home_read_within_the_ttl_runs_neither_reader_query(
     posted = [await starling.post(friend, "pushed"), await starling.post(star, "pulled")]
     await starling.drain()
     assert await starling.home_ids(viewer) == posted[::-1]  # builds the cached timeline
-    await starling.advance(TTL_MS)  # the reader context expires; the timeline stays
+    await starling.advance(ttl_ms(starling))  # the reader context expires; the timeline stays
 
     with counted_statements(starling.core.store) as first:
         assert await starling.home_ids(viewer) == posted[::-1]
@@ -100,7 +104,7 @@ async def test_a_change_this_process_did_not_see_is_seen_once_the_ttl_passed(
     assert await starling.core.store.follow(viewer.id, star.id, [])
     assert await starling.core.store.mute(viewer.id, friend.id, starling.clock.now_ms())
 
-    await starling.advance(TTL_MS - 1)
+    await starling.advance(ttl_ms(starling) - 1)
     assert await starling.home_ids(viewer) == [from_friend]  # still the cached context
     await starling.advance(1)
     assert await starling.home_ids(viewer) == [from_star]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -81,6 +82,11 @@ def create_app(core: App | None = None, *, settings: Settings | None = None) -> 
         running = core or await build(config, run_workers=config.is_embedded)
         app.state[CORE] = running
         await running.start()
+        # Everything built so far (modules, schema, compiled statements) lives as long as
+        # the process: out of the collector's generations, a full collection no longer
+        # walks it, which shortens the pauses that show in p99 (Instagram's gc.freeze).
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:

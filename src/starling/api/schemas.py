@@ -62,25 +62,25 @@ class UserOut(msgspec.Struct):
     tweets_count: int
 
 
-class UserSummary(msgspec.Struct):
+class UserSummary(msgspec.Struct, gc=False):
     id: str
     username: str
     display_name: str
     verified: bool
 
 
-class Metrics(msgspec.Struct):
+class Metrics(msgspec.Struct, gc=False):
     likes: int
     retweets: int
     replies: int
 
 
-class Viewer(msgspec.Struct):
+class Viewer(msgspec.Struct, gc=False):
     liked: bool
     retweeted: bool
 
 
-class MediaOut(msgspec.Struct):
+class MediaOut(msgspec.Struct, gc=False):
     """API.md's media object; ``type`` is ``"photo"`` (Twitter's name for images) and the
     URLs are paths on this service."""
 
@@ -93,7 +93,7 @@ class MediaOut(msgspec.Struct):
     content_type: str
 
 
-class TweetOut(msgspec.Struct, omit_defaults=True):
+class TweetOut(msgspec.Struct, omit_defaults=True, gc=False):
     id: str
     text: str
     user: UserSummary
@@ -115,7 +115,7 @@ class TokenOut(msgspec.Struct):
     user: UserOut
 
 
-class TweetsPage(msgspec.Struct):
+class TweetsPage(msgspec.Struct, gc=False):
     tweets: list[TweetOut]
     next_cursor: str | None
     has_more: bool

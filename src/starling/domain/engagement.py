@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgspec
 
 
-class Counts(msgspec.Struct, frozen=True):
+class Counts(msgspec.Struct, frozen=True, gc=False):
     """A tweet's engagement counts (API.md ``metrics``), all >= 0."""
 
     likes: int = 0
@@ -17,7 +17,7 @@ NO_COUNTS = Counts()
 """The counts of a tweet nobody engaged with (no counter rows)."""
 
 
-class ViewerFlags(msgspec.Struct, frozen=True):
+class ViewerFlags(msgspec.Struct, frozen=True, gc=False):
     """What the viewing user did to a tweet (API.md ``viewer``)."""
 
     liked: bool = False

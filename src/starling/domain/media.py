@@ -34,7 +34,7 @@ CONTENT_TYPES: dict[str, str] = {
 """The ``Content-Type`` each accepted format is served with."""
 
 
-class Media(msgspec.Struct, frozen=True, kw_only=True):
+class Media(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One uploaded image. ``id`` is a snowflake; ``format`` is what Pillow found in the
     bytes; ``width``/``height`` in pixels; ``size_bytes`` of the original; the thumbnail
     (at most :data:`THUMBNAIL_PX` on its longest side) has ``thumb_width``/``thumb_height``

@@ -22,7 +22,7 @@ from starling.domain.model import Tweet, User
 from starling.ports import BackendUnavailable, Store, TweetCache
 
 
-class TweetView(msgspec.Struct, frozen=True):
+class TweetView(msgspec.Struct, frozen=True, gc=False):
     """A hydrated tweet: the row, its author, and (after :meth:`Hydrator.annotate`) its
     engagement counts and what the viewer did to it (``viewer`` None: no viewer).
     ``retweeted`` is the original of a retweet, ``quoted`` the tweet a quote quotes (None
