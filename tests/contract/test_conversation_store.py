@@ -4,12 +4,11 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from test_store_contract import NOW_MS
+from store_fixtures import NOW_MS, StoreFixtures
 
 import pg
 from starling.adapters.postgres.store import PostgresStore
@@ -17,46 +16,21 @@ from starling.adapters.sql.store import SqlStore
 from starling.adapters.sqlite.store import SqliteStore
 from starling.domain.errors import TweetNotFound
 from starling.domain.events import Event, TweetDeleted, decode_event
-from starling.domain.ids import SnowflakeGenerator, timestamp_ms
-from starling.domain.model import NewUser, Tweet, User
+from starling.domain.ids import SnowflakeGenerator
+from starling.domain.model import Tweet, User
 
 
-class ConversationStoreContract:
+class ConversationStoreContract(StoreFixtures):
     @pytest.fixture
     async def store(self, tmp_path: Path) -> SqlStore:
         raise NotImplementedError
 
-    @pytest.fixture
-    def ids(self) -> SnowflakeGenerator:
-        ms = itertools.count(NOW_MS)
-        return SnowflakeGenerator(5, lambda: next(ms))
-
-    _names = itertools.count(1)
-
-    async def user(self, store: SqlStore, ids: SnowflakeGenerator) -> User:
-        name = f"c{next(self._names)}"
-        return await store.create_user(
-            NewUser(
-                id=ids.next_id(),
-                username=name,
-                display_name=name,
-                email=None,
-                password_hash=None,
-                created_at_ms=NOW_MS,
-            )
-        )
+    WORKER_ID = 5
 
     @staticmethod
     def row(ids: SnowflakeGenerator, author: User, **refs: int) -> Tweet:
-        tweet_id = ids.next_id()
         text = "" if "retweet_of_id" in refs else "hi"
-        return Tweet(
-            id=tweet_id,
-            author_id=author.id,
-            text=text,
-            created_at_ms=timestamp_ms(tweet_id),
-            **refs,
-        )
+        return StoreFixtures.tweet_row(ids, author, text, **refs)
 
     async def add(
         self, store: SqlStore, ids: SnowflakeGenerator, author: User, **refs: int

@@ -6,13 +6,12 @@ likers of one tweet: no deadlock, and an exact count.
 from __future__ import annotations
 
 import asyncio
-import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from test_store_contract import NOW_MS
+from store_fixtures import NOW_MS, StoreFixtures
 
 import pg
 from starling.adapters.postgres.store import PostgresStore
@@ -21,40 +20,19 @@ from starling.adapters.sql.store import SqlStore
 from starling.adapters.sqlite.store import SqliteStore
 from starling.domain.engagement import Counts, ViewerFlags
 from starling.domain.events import Liked, Unliked, decode_event
-from starling.domain.ids import SnowflakeGenerator, timestamp_ms
-from starling.domain.model import NewUser, Tweet, User
+from starling.domain.ids import SnowflakeGenerator
+from starling.domain.model import Tweet, User
 
 
-class EngagementStoreContract:
+class EngagementStoreContract(StoreFixtures):
+    WORKER_ID = 3
+
     @pytest.fixture
     async def store(self, tmp_path: Path) -> SqlStore:
         raise NotImplementedError
 
-    @pytest.fixture
-    def ids(self) -> SnowflakeGenerator:
-        ms = itertools.count(NOW_MS)
-        return SnowflakeGenerator(3, lambda: next(ms))
-
-    _names = itertools.count(1)
-
-    async def user(self, store: SqlStore, ids: SnowflakeGenerator) -> User:
-        name = f"e{next(self._names)}"
-        return await store.create_user(
-            NewUser(
-                id=ids.next_id(),
-                username=name,
-                display_name=name,
-                email=None,
-                password_hash=None,
-                created_at_ms=NOW_MS,
-            )
-        )
-
     async def tweet(self, store: SqlStore, ids: SnowflakeGenerator, author: User) -> Tweet:
-        tweet_id = ids.next_id()
-        tweet = Tweet(
-            id=tweet_id, author_id=author.id, text="hi", created_at_ms=timestamp_ms(tweet_id)
-        )
+        tweet = self.tweet_row(ids, author)
         await store.insert_tweet(tweet, [])
         return tweet
 

@@ -2,46 +2,28 @@
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from test_store_contract import NOW_MS
+from store_fixtures import NOW_MS, StoreFixtures
 
 import pg
 from starling.adapters.postgres.store import PostgresStore
 from starling.adapters.sqlite.store import SqliteStore
 from starling.domain.events import Followed, Unfollowed, decode_event
 from starling.domain.ids import SnowflakeGenerator
-from starling.domain.model import NewUser, Tweet, User
+from starling.domain.model import Tweet, User
 from starling.domain.notifications import Notification
 from starling.ports import Store
 
 
-class ModerationStoreContract:
+class ModerationStoreContract(StoreFixtures):
+    WORKER_ID = 9
+
     @pytest.fixture
     async def store(self, tmp_path: Path) -> Store:
         raise NotImplementedError
-
-    @pytest.fixture
-    def ids(self) -> SnowflakeGenerator:
-        ms = itertools.count(NOW_MS)
-        return SnowflakeGenerator(9, lambda: next(ms))
-
-    _names = itertools.count(1)
-
-    async def user(self, store: Store, ids: SnowflakeGenerator) -> User:
-        name = f"m{next(self._names)}"
-        new = NewUser(
-            id=ids.next_id(),
-            username=name,
-            display_name=name,
-            email=None,
-            password_hash=None,
-            created_at_ms=NOW_MS,
-        )
-        return await store.create_user(new)
 
     def unfollowed(self, ids: SnowflakeGenerator, follower: User, followee: User) -> Unfollowed:
         return Unfollowed(

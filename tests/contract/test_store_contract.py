@@ -5,11 +5,11 @@ A subclass provides the ``store`` fixture: an empty, migrated store.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
+from store_fixtures import NOW_MS, StoreFixtures
 
 from starling.adapters.sqlite.store import SqliteStore
 from starling.domain.errors import UsernameTaken
@@ -22,40 +22,16 @@ from starling.domain.events import (
     decode_event,
 )
 from starling.domain.ids import SnowflakeGenerator, timestamp_ms
-from starling.domain.model import NewUser, Tweet, User
+from starling.domain.model import Tweet, User
 from starling.ports import Store
 
-NOW_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
-
-class StoreContract:
+class StoreContract(StoreFixtures):
     @pytest.fixture
     async def store(self, tmp_path: Path) -> Store:
         raise NotImplementedError
 
-    @pytest.fixture
-    def ids(self) -> SnowflakeGenerator:
-        ms = itertools.count(NOW_MS)
-        return SnowflakeGenerator(7, lambda: next(ms))
-
     # --- helpers ---------------------------------------------------------------------
-    _names = itertools.count(1)
-
-    async def user(
-        self, store: Store, ids: SnowflakeGenerator, username: str | None = None, **fields: object
-    ) -> User:
-        name = username or f"u{next(self._names)}"
-        values: dict[str, object] = {
-            "id": ids.next_id(),
-            "username": name,
-            "display_name": name.title(),
-            "email": f"{name}@example.org",
-            "password_hash": "$argon2id$fake",
-            "created_at_ms": NOW_MS,
-            **fields,
-        }
-        return await store.create_user(NewUser(**values))  # type: ignore[arg-type]
-
     async def tweet(
         self, store: Store, ids: SnowflakeGenerator, author: User, text: str = "hello"
     ) -> tuple[Tweet, TweetPosted]:

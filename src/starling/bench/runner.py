@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import math
 import os
 import platform
 import statistics
@@ -236,7 +237,12 @@ class _Context:
         """Events not yet processed. Scale-out asks JetStream directly: the API's
         ``starling_events_pending`` leaves out events a worker fetched and has not
         acknowledged yet, so it reads 0 while a busy worker holds a batch."""
-        pending = scrape.fetch(self.server.api_metrics_url).pending
+        try:
+            pending = scrape.fetch(self.server.api_metrics_url).pending
+        except httpx.HTTPError:
+            # A server too busy to answer /metrics in time (push fanning out to 200k
+            # followers in the embedded process) has work pending.
+            return math.inf
         backlog = self.server.jetstream_backlog()
         return pending if backlog is None else max(pending, float(backlog))
 
