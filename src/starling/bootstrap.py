@@ -37,6 +37,7 @@ from starling.ports import (
 )
 from starling.services.accounts import AccountService
 from starling.services.conversations import ConversationService
+from starling.services.counts_cache import CountsCache
 from starling.services.credentials import Passwords, Tokens
 from starling.services.engagement import EngagementService
 from starling.services.fanout import FanoutService
@@ -271,7 +272,6 @@ async def build(
     secret = settings.secret_key or await store.set_meta_if_absent(
         SECRET_META_KEY, secrets.token_urlsafe(32)
     )
-    hydrator = Hydrator(store=store, tweet_cache=tweet_cache)
     live_bus = _make_live_bus(settings)
     publisher = LivePublisher(live_bus)
     reader_context = ReaderContextCache(
@@ -282,6 +282,8 @@ async def build(
         threshold=policy.threshold,
         ttl_s=settings.reader_cache_ttl,
     )
+    counts = CountsCache(store=store, clock=clock, ttl_s=settings.reader_cache_ttl)
+    hydrator = Hydrator(store=store, tweet_cache=tweet_cache, users=reader_context, counts=counts)
     timelines = TimelineService(
         store=store,
         cache=cache,
@@ -330,10 +332,16 @@ async def build(
             passwords=Passwords(
                 time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
             ),
-            tokens=Tokens(secret, ttl_s=settings.token_ttl_s),
+            tokens=Tokens(secret, ttl_s=settings.token_ttl_s, clock=clock),
+            reader_context=reader_context,
         ),
         tweets=TweetService(
-            store=store, event_log=event_log, tweet_cache=tweet_cache, ids=ids, clock=clock
+            store=store,
+            event_log=event_log,
+            tweet_cache=tweet_cache,
+            counts=counts,
+            ids=ids,
+            clock=clock,
         ),
         graph=GraphService(
             store=store,
@@ -352,7 +360,7 @@ async def build(
         fanout=fanout,
         hydrator=hydrator,
         engagement=EngagementService(
-            store=store, event_log=event_log, ids=ids, clock=clock, metrics=metrics
+            store=store, event_log=event_log, ids=ids, clock=clock, metrics=metrics, counts=counts
         ),
         moderation=ModerationService(
             store=store,

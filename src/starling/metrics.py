@@ -69,7 +69,8 @@ class Metrics:
         )
         self.reader_cache_lookups = Counter(
             "starling_reader_cache_lookups",
-            "Reader-context lookups (celebrity followees, hidden authors) by hit or miss.",
+            "Reader-context lookups (celebrity followees, hidden authors, author rows)"
+            " by hit or miss.",
             ("kind", "result"),
             registry=r,
         )

@@ -13,8 +13,6 @@ import msgspec
 
 from starling.domain.media import Media
 from starling.domain.model import User
-from starling.domain.text import hashtags, mentions
-from starling.services.hydration import TweetView
 
 
 @functools.lru_cache(maxsize=65_536)
@@ -94,6 +92,9 @@ class MediaOut(msgspec.Struct, gc=False):
 
 
 class TweetOut(msgspec.Struct, omit_defaults=True, gc=False):
+    """API.md's Tweet object: the documented shape. Bodies are written by
+    :mod:`starling.api.render` (tests decode them into this Struct)."""
+
     id: str
     text: str
     user: UserSummary
@@ -116,6 +117,8 @@ class TokenOut(msgspec.Struct):
 
 
 class TweetsPage(msgspec.Struct, gc=False):
+    """A page of tweets (documented shape; written by :mod:`starling.api.render`)."""
+
     tweets: list[TweetOut]
     next_cursor: str | None
     has_more: bool
@@ -138,6 +141,13 @@ class ContextOut(msgspec.Struct):
 
     ancestors: list[TweetOut]
     tweet: TweetOut
+
+
+class ContextJson(msgspec.Struct):
+    """What :class:`ContextOut` documents, with the tweets already rendered."""
+
+    ancestors: list[msgspec.Raw]
+    tweet: msgspec.Raw
 
 
 class BookmarkOut(msgspec.Struct):
@@ -200,51 +210,3 @@ def media_out(item: Media) -> MediaOut:
         thumbnail_url=f"{url}/thumb",
         content_type=item.content_type,
     )
-
-
-def _opt(value: int | None) -> str | None:
-    return None if value is None else str(value)
-
-
-def tweet_out(view: TweetView, *, authenticated: bool) -> TweetOut:
-    """The Tweet JSON of API.md; ``viewer`` only for authenticated requests. ``metrics``
-    and ``viewer`` come from the view's annotation (:meth:`Hydrator.annotate`): an
-    unannotated view shows zero counts. A retweet shows its original's metrics and
-    viewer flags (what a like or retweet of it acts on, as in Twitter's v1.1 API), and
-    the original in ``retweeted_tweet``; a quote shows the quoted tweet in
-    ``quoted_tweet`` (an addition to API.md; null when it was deleted)."""
-    t = view.tweet
-    shown = view.retweeted or view
-    tags, names = _entities(t.text)
-    return TweetOut(
-        id=str(t.id),
-        text=t.text,
-        user=user_summary(view.author),
-        created_at=rfc3339(t.created_at_ms),
-        reply_to_tweet_id=_opt(t.reply_to_tweet_id),
-        quote_tweet_id=_opt(t.quote_tweet_id),
-        retweeted_tweet=_nested(view.retweeted, authenticated),
-        quoted_tweet=_nested(view.quoted, authenticated),
-        hashtags=list(tags),
-        mentions=list(names),
-        media=[media_out(m) for m in view.media],
-        metrics=Metrics(shown.counts.likes, shown.counts.retweets, shown.counts.replies),
-        viewer=_viewer(shown) if authenticated else None,
-    )
-
-
-@functools.lru_cache(maxsize=65_536)
-def _entities(text: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """Hashtags and mentions of a tweet's text, extracted once per process per text
-    (a hot tweet is serialized on every page it appears on)."""
-    return tuple(hashtags(text)), tuple(mentions(text))
-
-
-def _nested(view: TweetView | None, authenticated: bool) -> TweetOut | None:
-    return None if view is None else tweet_out(view, authenticated=authenticated)
-
-
-def _viewer(view: TweetView) -> Viewer:
-    flags = view.viewer
-    # Not annotated for this viewer (e.g. the author's own new tweet): nothing done to it.
-    return Viewer(False, False) if flags is None else Viewer(flags.liked, flags.retweeted)

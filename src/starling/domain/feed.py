@@ -112,11 +112,20 @@ def policy_for(strategy: FanoutStrategy, celebrity_threshold: int) -> ThresholdP
 def merge_newest_first(lists: Iterable[Sequence[int]], limit: int) -> list[int]:
     """K-way merge of id lists that are each sorted newest-first (descending).
 
-    Returns at most ``limit`` distinct ids, descending. O(limit * log k) for k lists.
+    Returns at most ``limit`` distinct ids, descending. O(limit * log k) for k lists,
+    consuming only what it needs of each. When only one list has ids (most readers
+    follow no celebrity, so nothing is pulled), its head is the answer, taken without a
+    Python-level step per id.
     """
-    out: list[int] = []
     if limit <= 0:
-        return out
+        return []
+    lists = list(lists)
+    present = [ids for ids in lists if not isinstance(ids, Sequence) or ids]
+    if len(present) == 1 and isinstance(present[0], Sequence):
+        head = list(dict.fromkeys(present[0][:limit]))
+        if len(head) == min(limit, len(present[0])):
+            return head  # no repeats in it (a repeat would leave room for more)
+    out: list[int] = []
     last: int | None = None
     for tweet_id in heapq.merge(*lists, reverse=True):
         if tweet_id != last:

@@ -1,18 +1,21 @@
-"""Hydration: tweet ids → tweets with their authors, engagement counts and the viewer's
-flags, in as few round trips as a page allows (DESIGN.md: "batch hydrate tweets +
-authors + viewer flags").
+"""Hydration: tweet ids → tweets with their authors and media, and a page's engagement
+(counts and the viewer's flags), in as few round trips as a page allows (DESIGN.md:
+"batch hydrate tweets + authors + viewer flags").
 
-Two steps, so that timelines can page with the cheap one and annotate only the final
-page: :meth:`Hydrator.hydrate` (tweets and authors) and :meth:`Hydrator.annotate`
-(counts and viewer flags). Whatever a page holds, hydrating it costs a fixed number of
-store queries: tweets (cache misses only), authors, media, counts, viewer flags.
+Two steps, so that timelines can page with the cheap one and look up engagement for the
+final page only: :meth:`Hydrator.hydrate` (tweets, authors, media: what every reader
+sees alike, mostly from caches) and :meth:`Hydrator.engagement` (counts and, for a
+viewer, their flags: two store queries for the whole page). Whatever a page holds,
+hydrating it costs a fixed number of store queries, and none for the parts cached.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from collections.abc import Set as AbstractSet
+from typing import Final
 
 import msgspec
 
@@ -20,18 +23,17 @@ from starling.domain.engagement import NO_COUNTS, NO_FLAGS, Counts, ViewerFlags
 from starling.domain.media import Media
 from starling.domain.model import Tweet, User
 from starling.ports import BackendUnavailable, Store, TweetCache
+from starling.services.counts_cache import CountsCache
+from starling.services.reader_context import ReaderContextCache
 
 
 class TweetView(msgspec.Struct, frozen=True, gc=False):
-    """A hydrated tweet: the row, its author, and (after :meth:`Hydrator.annotate`) its
-    engagement counts and what the viewer did to it (``viewer`` None: no viewer).
+    """A hydrated tweet: the row, its author and its attached images in order.
     ``retweeted`` is the original of a retweet, ``quoted`` the tweet a quote quotes (None
-    when it was deleted). ``media``: the attached images in order."""
+    when it was deleted). Viewer-independent: engagement comes from :class:`Engagement`."""
 
     tweet: Tweet
     author: User
-    counts: Counts = NO_COUNTS
-    viewer: ViewerFlags | None = None
     media: tuple[Media, ...] = ()
     retweeted: TweetView | None = None
     quoted: TweetView | None = None
@@ -53,6 +55,8 @@ class TweetView(msgspec.Struct, frozen=True, gc=False):
         """This view as a reader who must not see ``hidden`` authors sees it: None when
         the tweet or the retweeted original is by one of them; a quote of their tweet
         stays, without the quoted tweet (Twitter shows "This post is unavailable")."""
+        if not hidden:
+            return self
         if self.author.id in hidden:
             return None
         if self.retweeted is not None:
@@ -63,33 +67,64 @@ class TweetView(msgspec.Struct, frozen=True, gc=False):
         return self
 
 
+class Engagement(msgspec.Struct, frozen=True, gc=False):
+    """Engagement of a set of tweets: ``counts`` by tweet id (absent: none), and
+    ``flags`` by tweet id for a viewer (absent: nothing done; ``flags`` None: no viewer,
+    an anonymous read)."""
+
+    counts: dict[int, Counts]
+    flags: dict[int, ViewerFlags] | None
+
+    def counts_of(self, tweet_id: int) -> Counts:
+        return self.counts.get(tweet_id, NO_COUNTS)
+
+    def flags_of(self, tweet_id: int) -> ViewerFlags | None:
+        """The viewer's flags on ``tweet_id``; None for an anonymous read."""
+        return None if self.flags is None else self.flags.get(tweet_id, NO_FLAGS)
+
+
+NO_ENGAGEMENT: Final = Engagement({}, {})
+"""A viewer's engagement with tweets nobody engaged with (e.g. their own new tweet)."""
+
+
 REFERENCE_ROUNDS = 2
 """Rounds of fetching referenced tweets: a retweet's original, then the tweet that
 original quotes (Twitter shows a retweeted quote with its quoted tweet, and no deeper)."""
 
+MAX_CACHED_MEDIA = 200_000
+"""Tweets whose attached media (mostly none) this process remembers. Attachments are
+written with the tweet and never change, so the entries never go stale; ~100 bytes
+each (an int key and, for most tweets, the shared empty tuple): ~20 MB at most."""
+
+_NO_MEDIA: Final[tuple[Media, ...]] = ()
+
 
 class Hydrator:
-    """Turns a page of tweet ids into :class:`TweetView` objects."""
+    """Turns a page of tweet ids into :class:`TweetView` objects, and looks up their
+    :class:`Engagement`. Authors come from ``users`` (the per-process user cache), tweets
+    from ``tweet_cache``, media from a per-process memo; the store answers the misses."""
 
-    def __init__(self, *, store: Store, tweet_cache: TweetCache) -> None:
+    def __init__(
+        self,
+        *,
+        store: Store,
+        tweet_cache: TweetCache,
+        users: ReaderContextCache,
+        counts: CountsCache,
+    ) -> None:
         self._store = store
         self._tweet_cache = tweet_cache
+        self._users = users
+        self._counts = counts
+        self._media: OrderedDict[int, tuple[Media, ...]] = OrderedDict()
 
-    async def hydrate(
-        self, tweet_ids: Sequence[int], *, viewer_id: int | None = None, engagement: bool = False
-    ) -> list[TweetView]:
+    async def hydrate(self, tweet_ids: Sequence[int]) -> list[TweetView]:
         """Tweets and their authors for ``tweet_ids``, in the given order, with retweeted
         originals and quoted tweets nested: one multi-get from the tweet cache and one
         store query for its misses per round (the page, then at most
-        :data:`REFERENCE_ROUNDS` rounds of referenced tweets), then one query for every
-        author and one for every attached medium. Ids that no longer exist are dropped,
-        and so are retweets whose original no longer exists.
-
-        With ``engagement`` (or a ``viewer_id``), also :meth:`annotate` the views: one
-        query for the counts and, given ``viewer_id``, one for the viewer's flags.
-        Without, counts are zero and ``viewer`` is None (the timelines annotate once per
-        page instead of once per fill round).
-        """
+        :data:`REFERENCE_ROUNDS` rounds of referenced tweets), then one query for the
+        authors not cached and one for the media of tweets not seen before. Ids that no
+        longer exist are dropped, and so are retweets whose original no longer exists."""
         tweets = await self._cached_tweets(tweet_ids)
         tried = set(tweet_ids)
         for _ in range(REFERENCE_ROUNDS):
@@ -103,8 +138,8 @@ class Hydrator:
                 break
             tried |= refs
             tweets.update(await self._cached_tweets(list(refs)))
-        authors = await self._store.get_users({t.author_id for t in tweets.values()})
-        media = await self._store.media_of_tweets(tweets)
+        authors = await self._users.users({t.author_id for t in tweets.values()})
+        media = await self._media_of(tweets)
 
         def view(tweet_id: int, *, expand_quote: bool) -> TweetView | None:
             tweet = tweets.get(tweet_id)
@@ -118,50 +153,47 @@ class Hydrator:
                     return None  # a retweet of a deleted tweet shows nothing
             if tweet.quote_tweet_id is not None and expand_quote:
                 quoted = view(tweet.quote_tweet_id, expand_quote=False)
-            return TweetView(
-                tweet,
-                author,
-                retweeted=retweeted,
-                quoted=quoted,
-                media=tuple(media.get(tweet_id, ())),
-            )
+            return TweetView(tweet, author, media[tweet_id], retweeted, quoted)
 
-        out = [v for i in tweet_ids if (v := view(i, expand_quote=True)) is not None]
-        if engagement or viewer_id is not None:
-            return await self.annotate(out, viewer_id=viewer_id)
-        return out
+        return [v for i in tweet_ids if (v := view(i, expand_quote=True)) is not None]
 
-    async def annotate(
-        self, views: Sequence[TweetView], *, viewer_id: int | None
-    ) -> list[TweetView]:
-        """``views`` (and the originals and quoted tweets inside them) with their
-        engagement counts (one query for the whole page) and, given ``viewer_id``, the
-        viewer's liked/retweeted flags (one more query). Counts are read from the store,
-        never from a cached tweet, so they are never stale."""
+    async def engagement(self, views: Sequence[TweetView], *, viewer_id: int | None) -> Engagement:
+        """Counts of ``views`` and of the originals and quoted tweets inside them (from
+        the :class:`CountsCache`, one query for those not cached) and, given
+        ``viewer_id``, the viewer's liked/retweeted flags (one query, never cached)."""
         if not views:
-            return []
+            return Engagement({}, None if viewer_id is None else {})
         ids = [inner.tweet.id for v in views for inner in v.nested()]
-        counts = await self._store.tweet_counts(ids)
-        flags = await self._store.viewer_flags(viewer_id, ids) if viewer_id is not None else {}
+        counts = await self._counts.counts(ids)
+        flags = None if viewer_id is None else await self._store.viewer_flags(viewer_id, ids)
+        return Engagement(counts, flags)
 
-        def annotated(v: TweetView) -> TweetView:
-            return msgspec.structs.replace(
-                v,
-                counts=counts.get(v.tweet.id, NO_COUNTS),
-                viewer=None if viewer_id is None else flags.get(v.tweet.id, NO_FLAGS),
-                retweeted=None if v.retweeted is None else annotated(v.retweeted),
-                quoted=None if v.quoted is None else annotated(v.quoted),
-            )
-
-        return [annotated(v) for v in views]
+    async def _media_of(self, tweets: dict[int, Tweet]) -> dict[int, tuple[Media, ...]]:
+        memo = self._media
+        found: dict[int, tuple[Media, ...]] = {}
+        missing: list[int] = []
+        for tweet_id in tweets:
+            known = memo.get(tweet_id)
+            if known is None:
+                missing.append(tweet_id)
+            else:
+                found[tweet_id] = known
+        if missing:
+            loaded = await self._store.media_of_tweets(missing)
+            for tweet_id in missing:
+                items = tuple(loaded[tweet_id]) if tweet_id in loaded else _NO_MEDIA
+                found[tweet_id] = memo[tweet_id] = items
+            while len(memo) > MAX_CACHED_MEDIA:
+                memo.popitem(last=False)
+        return found
 
     async def _cached_tweets(self, tweet_ids: Sequence[int]) -> dict[int, Tweet]:
         try:
             found = await self._tweet_cache.get_many(tweet_ids)
         except BackendUnavailable:
             found = {}
-        missing = [i for i in tweet_ids if i not in found]
-        if missing:
+        if len(found) < len(tweet_ids):
+            missing = [i for i in tweet_ids if i not in found]
             loaded = await self._store.get_tweets(missing)
             found.update(loaded)
             if loaded:

@@ -1,11 +1,14 @@
 """Per-reader context of a read, cached per process: which celebrities a viewer follows
-(pulled at read, DESIGN.md "fan-out") and which authors are hidden from them (blocked
-either way, muted).
+(pulled at read, DESIGN.md "fan-out"), which authors are hidden from them (blocked
+either way, muted), and the user rows that hydration shows as tweet authors.
 
 Every home-timeline read needs both, and profiling showed the two store queries at
 about a third of the request (issue 6), while the answers change only when the viewer
 follows, unfollows, blocks, mutes (or is blocked), or a followee crosses the celebrity
-threshold. So :class:`ReaderContextCache` keeps them per viewer for a short TTL:
+threshold. So :class:`ReaderContextCache` keeps them per viewer for a short TTL. It
+keeps the user rows of authors the same way (a page shows up to 50 of them, and
+re-reading them cost a store query per page): a profile change invalidates that user's
+entry like a follow does.
 
 - **Local invalidation**: the services that make those changes (follow, unfollow,
   block, unblock, mute, unmute) drop the affected viewers' entries in this process at
@@ -31,6 +34,7 @@ from typing import Final
 
 import msgspec
 
+from starling.domain.model import User
 from starling.metrics import Metrics
 from starling.ports import BackendUnavailable, Clock, LiveBus, LiveSubscription, Store
 
@@ -70,12 +74,13 @@ _decoder = msgspec.msgpack.Decoder(Invalidation)
 class _Entry:
     """One viewer's cached answers; a field is None until first asked for."""
 
-    __slots__ = ("celebrities", "expires_at_ms", "hidden")
+    __slots__ = ("celebrities", "expires_at_ms", "hidden", "user")
 
     def __init__(self, expires_at_ms: int) -> None:
         self.expires_at_ms = expires_at_ms
         self.celebrities: tuple[int, ...] | None = None
         self.hidden: frozenset[int] | None = None
+        self.user: User | None = None
 
 
 class ReaderContextCache:
@@ -113,8 +118,9 @@ class ReaderContextCache:
         self._listener: asyncio.Task[None] | None = None
         self._subscription: LiveSubscription | None = None
         lookups = metrics.reader_cache_lookups
-        self._hit = {k: lookups.labels(kind=k, result="hit") for k in ("celebrities", "hidden")}
-        self._miss = {k: lookups.labels(kind=k, result="miss") for k in ("celebrities", "hidden")}
+        kinds = ("celebrities", "hidden", "users")
+        self._hit = {k: lookups.labels(kind=k, result="hit") for k in kinds}
+        self._miss = {k: lookups.labels(kind=k, result="miss") for k in kinds}
         invalidations = metrics.reader_cache_invalidations
         self._local = invalidations.labels(source="local")
         self._remote = invalidations.labels(source="remote")
@@ -160,11 +166,37 @@ class ReaderContextCache:
             entry.hidden = hidden
         return hidden
 
-    def _fresh(self, viewer_id: int) -> _Entry | None:
+    async def users(self, user_ids: Iterable[int]) -> dict[int, User]:
+        """The users among ``user_ids`` that exist (``Store.get_users``), each row at
+        most one TTL old; one store query for those not cached. For what hydration shows
+        of an author (username, display name, verified), which only a profile change
+        alters, and that invalidates the user's entry."""
+        now = self._clock.now_ms()
+        found: dict[int, User] = {}
+        missing: list[int] = []
+        for user_id in set(user_ids):
+            entry = self._fresh(user_id, now)
+            if entry is not None and entry.user is not None:
+                found[user_id] = entry.user
+            else:
+                missing.append(user_id)
+        self._hit["users"].inc(len(found))
+        if missing:
+            self._miss["users"].inc(len(missing))
+            epoch = self._epoch
+            loaded = await self._store.get_users(missing)
+            for user_id, user in loaded.items():
+                entry = self._storable(user_id, epoch, now)
+                if entry is not None:
+                    entry.user = user
+            found.update(loaded)
+        return found
+
+    def _fresh(self, viewer_id: int, now_ms: int | None = None) -> _Entry | None:
         entry = self._entries.get(viewer_id)
         if entry is None:
             return None
-        if entry.expires_at_ms <= self._clock.now_ms():
+        if entry.expires_at_ms <= (self._clock.now_ms() if now_ms is None else now_ms):
             del self._entries[viewer_id]
             return None
         return entry

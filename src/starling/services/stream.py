@@ -32,7 +32,7 @@ from starling.domain.live import LiveKind, LiveMessage
 from starling.domain.model import User
 from starling.domain.notifications import Notification
 from starling.ports import BackendUnavailable, LiveBus, LiveSubscription, Store
-from starling.services.hydration import Hydrator, TweetView
+from starling.services.hydration import Engagement, Hydrator, TweetView
 from starling.services.notifications import NotificationService
 from starling.services.reader_context import ReaderContextCache
 from starling.services.timelines import TimelineService
@@ -47,9 +47,10 @@ RECENT_IDS: Final = 1_024
 
 # --- reading ------------------------------------------------------------------------------
 class TweetItem(msgspec.Struct, frozen=True):
-    """A new home-timeline tweet, hydrated and annotated for the reader."""
+    """A new home-timeline tweet, hydrated, with its engagement as the reader sees it."""
 
     view: TweetView
+    engagement: Engagement
 
     @property
     def id(self) -> int:
@@ -63,6 +64,7 @@ class NotificationItem(msgspec.Struct, frozen=True):
     notification: Notification
     actor: User
     tweet: TweetView | None
+    engagement: Engagement
     read: bool
 
     @property
@@ -185,14 +187,16 @@ class StreamService:
     async def _replay(self, viewer_id: int, after_id: int) -> list[TweetItem | NotificationItem]:
         page = await self._timelines.home(viewer_id=viewer_id, max_id=None, limit=REPLAY_LIMIT)
         fresh = [v for v in page.items if v.tweet.id > after_id]
-        views = await self._hydrator.annotate(fresh, viewer_id=viewer_id)
-        items: list[TweetItem | NotificationItem] = [TweetItem(v) for v in views]
+        engagement = await self._hydrator.engagement(fresh, viewer_id=viewer_id)
+        items: list[TweetItem | NotificationItem] = [TweetItem(v, engagement) for v in fresh]
         inbox = await self._notifications.inbox(user_id=viewer_id, max_id=None, limit=REPLAY_LIMIT)
         missed = [n for n in inbox.items if n.id > after_id]
         tweet_ids = [n.tweet_id for n in missed if n.tweet_id is not None]
-        tweets = {v.tweet.id: v for v in await self._hydrator.hydrate(tweet_ids)}
+        views = await self._hydrator.hydrate(tweet_ids)
+        tweets = {v.tweet.id: v for v in views}
+        engagement = await self._hydrator.engagement(views, viewer_id=viewer_id)
         for n in missed:
-            item = _notification_item(n, inbox.actors, tweets, inbox.read_mark)
+            item = _notification_item(n, inbox.actors, tweets, engagement, inbox.read_mark)
             if item is not None:
                 items.append(item)
         items.sort(key=lambda i: i.id)
@@ -204,25 +208,35 @@ class StreamService:
         if message.actor_id in await self._reader_context.hidden_author_ids(viewer_id):
             return None
         if message.kind == "tweet":
-            views = await self._hydrator.hydrate([message.id], viewer_id=viewer_id)
-            return TweetItem(views[0]) if views else None
+            views = await self._hydrator.hydrate([message.id])
+            if not views:
+                return None
+            return TweetItem(views[0], await self._hydrator.engagement(views, viewer_id=viewer_id))
         rows = await self._store.notifications_page(viewer_id, max_id=message.id + 1, limit=1)
         if not rows or rows[0].id != message.id:
             return None
         notification = rows[0]
         actors = await self._store.get_users([notification.actor_id])
-        tweets: dict[int, TweetView] = {}
-        if notification.tweet_id is not None:
-            tweets = {v.tweet.id: v for v in await self._hydrator.hydrate([notification.tweet_id])}
+        views = (
+            []
+            if notification.tweet_id is None
+            else await self._hydrator.hydrate([notification.tweet_id])
+        )
+        engagement = await self._hydrator.engagement(views, viewer_id=viewer_id)
         read_mark = await self._store.read_mark(viewer_id)
-        return _notification_item(notification, actors, tweets, read_mark)
+        tweets = {v.tweet.id: v for v in views}
+        return _notification_item(notification, actors, tweets, engagement, read_mark)
 
 
 def _notification_item(
-    n: Notification, actors: dict[int, User], tweets: dict[int, TweetView], read_mark: int
+    n: Notification,
+    actors: dict[int, User],
+    tweets: dict[int, TweetView],
+    engagement: Engagement,
+    read_mark: int,
 ) -> NotificationItem | None:
     actor = actors.get(n.actor_id)
     tweet = tweets.get(n.tweet_id) if n.tweet_id is not None else None
     if actor is None or (n.tweet_id is not None and tweet is None):
         return None  # the actor or the tweet is gone; the worker removes the notification
-    return NotificationItem(n, actor, tweet, n.id <= read_mark)
+    return NotificationItem(n, actor, tweet, engagement, n.id <= read_mark)

@@ -87,6 +87,15 @@ class _VisibleEntries:
     def pop(self) -> TweetView:
         return self._buffer.popleft()
 
+    def pop_originals(self, most: int) -> list[TweetView]:
+        """Up to ``most`` leading buffered entries that are not retweets (at least the
+        head, which the caller peeked and found not to be one)."""
+        buffer = self._buffer
+        taken = [buffer.popleft()]
+        while buffer and len(taken) < most and buffer[0].retweeted is None:
+            taken.append(buffer.popleft())
+        return taken
+
     def content_ids(self, window: int) -> list[int]:
         """Content ids of the next ``window`` buffered entries."""
         return [v.content_id for v in itertools.islice(self._buffer, window)]
@@ -199,9 +208,15 @@ class TimelineService:
                 # Out of fill rounds: go on next time after what was examined (entries
                 # fetched but left out were all examined, so the fetch cursor is safe).
                 return TimelinePage(items, (last or stream.cursor) if stream.truncated else None)
-            if head.retweeted is not None:
-                # Only a retweet can repeat an older entry: look behind it in the timeline.
-                await stream.peek(REPEAT_WINDOW, want=REPEAT_WINDOW + 1)
+            if head.retweeted is None:
+                # An original is older than all its retweets, so only a retweet can repeat
+                # an older entry: the run of originals ahead goes in as it is.
+                run = stream.pop_originals(limit - len(items))
+                items.extend(run)
+                last = run[-1].tweet.id
+                continue
+            # Look behind the retweet in the timeline for its original or another retweet.
+            await stream.peek(REPEAT_WINDOW, want=REPEAT_WINDOW + 1)
             stream.pop()
             last = head.tweet.id
             if not is_repeat(head.content_id, stream.content_ids(REPEAT_WINDOW)):

@@ -16,25 +16,20 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Literal
 
 from sqlalchemy import (
-    CompoundSelect,
     Delete,
     Insert,
     Integer,
     Select,
-    SmallInteger,
     Table,
     bindparam,
     delete,
-    func,
     insert,
-    literal,
     select,
-    union_all,
     update,
 )
 
+from starling.adapters.sql import hot_reads
 from starling.adapters.sql.database import Conn, Database
-from starling.adapters.sql.schema import tweets
 from starling.adapters.sql.schema_engagement import (
     COUNTER_SHARDS,
     bookmarks,
@@ -85,46 +80,6 @@ def delete_likes_of(tweet_id: int) -> Delete:
 
 def delete_bookmarks_of(tweet_id: int) -> Delete:
     return delete(bookmarks).where(bookmarks.c.tweet_id == tweet_id)
-
-
-_c = tweet_counters.c
-_SELECT_COUNTS = (
-    select(_c.tweet_id, func.sum(_c.likes), func.sum(_c.retweets), func.sum(_c.replies))
-    .where(_c.tweet_id.in_(bindparam("ids", expanding=True)))
-    .group_by(_c.tweet_id)
-)
-
-
-def select_counts(tweet_ids: Sequence[int]) -> Bound:
-    """One row per tweet with counter rows: ``(tweet_id, likes, retweets, replies)``,
-    each the sum over the tweet's shards."""
-    return _SELECT_COUNTS, {"ids": list(tweet_ids)}
-
-
-def _viewer_flags() -> CompoundSelect[Any]:
-    """``(tweet_id, kind)`` rows: one per thing ``viewer_id`` did to one of ``tweet_ids``.
-
-    One branch per engagement, joined by ``UNION ALL``, each a range of an index that
-    starts with the viewer: ``likes``' ``(user_id, tweet_id)`` primary key, and the
-    ``tweets`` ``(author_id, retweet_of_id)`` unique index for the viewer's retweets.
-    """
-    viewer: Any = bindparam("viewer_id")
-    ids: Any = bindparam("ids", expanding=True)
-    return union_all(
-        select(likes.c.tweet_id, literal(LIKED, SmallInteger).label("kind")).where(
-            likes.c.user_id == viewer, likes.c.tweet_id.in_(ids)
-        ),
-        select(tweets.c.retweet_of_id, literal(RETWEETED, SmallInteger).label("kind")).where(
-            tweets.c.author_id == viewer, tweets.c.retweet_of_id.in_(ids)
-        ),
-    )
-
-
-_SELECT_VIEWER_FLAGS = _viewer_flags()
-
-
-def select_viewer_flags(viewer_id: int, tweet_ids: Sequence[int]) -> Bound:
-    return _SELECT_VIEWER_FLAGS, {"viewer_id": viewer_id, "ids": list(tweet_ids)}
 
 
 def insert_bookmark() -> Insert:
@@ -202,10 +157,8 @@ class EngagementSql:
         ids = list(set(tweet_ids))
         if not ids:
             return {}
-        async with self.db.connect() as conn:
-            rows = (await conn.execute(*select_counts(ids))).all()
-        # sum() is NUMERIC on PostgreSQL for BIGINT and BIGINT for INT: int() either way.
-        return {row[0]: Counts(int(row[1]), int(row[2]), int(row[3])) for row in rows}
+        rows = await self.db.fetch(hot_reads.COUNTS, ids)
+        return {row[0]: Counts(row[1], row[2], row[3]) for row in rows}
 
     async def viewer_flags(
         self, viewer_id: int, tweet_ids: Iterable[int]
@@ -213,11 +166,12 @@ class EngagementSql:
         ids = list(set(tweet_ids))
         if not ids:
             return {}
-        async with self.db.connect() as conn:
-            rows = (await conn.execute(*select_viewer_flags(viewer_id, ids))).all()
+        rows = await self.db.fetch(hot_reads.VIEWER_FLAGS, viewer_id, min(ids), max(ids))
+        wanted = set(ids)
         kinds: dict[int, set[int]] = {}
         for tweet_id, kind in rows:
-            kinds.setdefault(tweet_id, set()).add(kind)
+            if tweet_id in wanted:
+                kinds.setdefault(tweet_id, set()).add(kind)
         return {
             tweet_id: ViewerFlags(liked=LIKED in found, retweeted=RETWEETED in found)
             for tweet_id, found in kinds.items()

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Row, bindparam, insert, select
+from sqlalchemy import Row, insert, select
 
+from starling.adapters.sql import hot_reads
 from starling.adapters.sql.database import Conn, Database
 from starling.adapters.sql.schema_media import media, tweet_media
 from starling.domain.media import Media
@@ -48,15 +49,6 @@ async def attach_media(conn: Conn, tweet_id: int, media_ids: Sequence[int]) -> N
         )
 
 
-# Built once: it runs on every page hydration (see statements.Bound).
-_SELECT_MEDIA_OF_TWEETS = (
-    select(tweet_media.c.tweet_id.label("tweet_id"), *_COLUMNS)
-    .join(media, media.c.id == tweet_media.c.media_id)
-    .where(tweet_media.c.tweet_id.in_(bindparam("ids", expanding=True)))
-    .order_by(tweet_media.c.tweet_id, tweet_media.c.position)
-)
-
-
 class MediaSql:
     """Media metadata rows and the media of tweets."""
 
@@ -91,9 +83,19 @@ class MediaSql:
         ids = list(set(tweet_ids))
         if not ids:
             return {}
-        async with self.db.connect() as conn:
-            rows = (await conn.execute(_SELECT_MEDIA_OF_TWEETS, {"ids": ids})).all()
         out: dict[int, list[Media]] = {}
-        for row in rows:
-            out.setdefault(row.tweet_id, []).append(_media_from_row(row))
+        for row in await self.db.fetch(hot_reads.MEDIA_OF_TWEETS, ids):
+            out.setdefault(row[0], []).append(
+                Media(
+                    id=row[1],
+                    owner_id=row[2],
+                    format=row[3],
+                    width=row[4],
+                    height=row[5],
+                    size_bytes=row[6],
+                    thumb_width=row[7],
+                    thumb_height=row[8],
+                    created_at_ms=row[9],
+                )
+            )
         return out

@@ -25,7 +25,6 @@ from sqlalchemy import (
     Integer,
     Select,
     Update,
-    and_,
     bindparam,
     delete,
     func,
@@ -213,7 +212,6 @@ def outbox_values(events: Sequence[Event]) -> list[dict[str, Any]]:
 # --- users ----------------------------------------------------------------------------
 _SELECT_USER = select(*USER_COLUMNS).where(users.c.id == bindparam("user_id"))
 _SELECT_USER_BY_USERNAME = select(*USER_COLUMNS).where(users.c.username_lower == bindparam("name"))
-_SELECT_USERS = select(*USER_COLUMNS).where(users.c.id.in_(_ids()))
 
 
 def select_user(user_id: int) -> Bound:
@@ -222,10 +220,6 @@ def select_user(user_id: int) -> Bound:
 
 def select_user_by_username(username: str) -> Bound:
     return _SELECT_USER_BY_USERNAME, {"name": username.lower()}
-
-
-def select_users(user_ids: Sequence[int]) -> Bound:
-    return _SELECT_USERS, {"ids": list(user_ids)}
 
 
 def select_credentials(username: str) -> Select[Any]:
@@ -297,36 +291,6 @@ def _below(column: ColumnElement[int], max_id: int | None) -> ColumnElement[bool
     return column < max_id if max_id is not None else column.is_not(None)
 
 
-def _tweet_ids_by(cond: ColumnElement[bool], below: bool) -> Select[Any]:
-    if below:
-        cond = and_(cond, tweets.c.id < bindparam("max_id"))
-    return select(tweets.c.id).where(cond).order_by(tweets.c.id.desc()).limit(_int("limit"))
-
-
-# (one author?, below a cursor?) → statement. One author is an equality, so the
-# (author_id, id) index is walked backwards with no sort; several are an IN list.
-_TWEET_IDS_BY_AUTHORS = {
-    (single, below): _tweet_ids_by(
-        tweets.c.author_id == bindparam("author_id") if single else tweets.c.author_id.in_(_ids()),
-        below,
-    )
-    for single in (True, False)
-    for below in (True, False)
-}
-
-
-def select_tweet_ids_by_authors(author_ids: Sequence[int], max_id: int | None, limit: int) -> Bound:
-    single = len(author_ids) == 1
-    params: dict[str, Any] = {"limit": limit}
-    if single:
-        params["author_id"] = author_ids[0]
-    else:
-        params["ids"] = list(author_ids)
-    if max_id is not None:
-        params["max_id"] = max_id
-    return _TWEET_IDS_BY_AUTHORS[single, max_id is not None], params
-
-
 # --- follows --------------------------------------------------------------------------
 def insert_follow() -> Insert:
     return insert(follows)
@@ -342,17 +306,6 @@ _SELECT_IS_FOLLOWING = select(follows.c.follower_id).where(
     follows.c.follower_id == bindparam("follower_id"),
     follows.c.followee_id == bindparam("followee_id"),
 )
-_SELECT_FOLLOWEE_IDS = select(follows.c.followee_id).where(
-    follows.c.follower_id == bindparam("user_id")
-)
-_SELECT_CELEBRITY_FOLLOWEE_IDS = (
-    select(follows.c.followee_id)
-    .join(users, users.c.id == follows.c.followee_id)
-    .where(
-        follows.c.follower_id == bindparam("user_id"),
-        users.c.followers_count >= _int("threshold"),
-    )
-)
 _SELECT_FOLLOWER_IDS_AFTER = (
     select(follows.c.follower_id)
     .where(
@@ -366,14 +319,6 @@ _SELECT_FOLLOWER_IDS_AFTER = (
 
 def select_is_following(follower_id: int, followee_id: int) -> Bound:
     return _SELECT_IS_FOLLOWING, {"follower_id": follower_id, "followee_id": followee_id}
-
-
-def select_followee_ids(user_id: int) -> Bound:
-    return _SELECT_FOLLOWEE_IDS, {"user_id": user_id}
-
-
-def select_celebrity_followee_ids(user_id: int, threshold: int) -> Bound:
-    return _SELECT_CELEBRITY_FOLLOWEE_IDS, {"user_id": user_id, "threshold": threshold}
 
 
 def select_follower_ids_after(user_id: int, after_id: int, limit: int) -> Bound:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from sqlalchemy import Insert, Table, text
 from sqlalchemy.exc import IntegrityError
 
+from starling.adapters.sql import hot_reads as hot
 from starling.adapters.sql import statements as q
 from starling.adapters.sql.conversations import ConversationSql, select_retweets_of
 from starling.adapters.sql.database import Conn, Database
@@ -81,8 +82,7 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
         ids = list(set(user_ids))
         if not ids:
             return {}
-        async with self.db.connect() as conn:
-            rows = (await conn.execute(*q.select_users(ids))).all()
+        rows = await self.db.fetch(hot.USERS, ids)
         return {row[0]: q.user_from_row(row) for row in rows}
 
     async def get_credentials(self, username: str) -> Credentials | None:
@@ -176,8 +176,7 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
         ids = list(set(tweet_ids))
         if not ids:
             return {}
-        async with self.db.connect() as conn:
-            rows = (await conn.execute(*q.select_tweets(ids))).all()
+        rows = await self.db.fetch(hot.TWEETS, ids)
         return {row[0]: q.tweet_from_row(row) for row in rows}
 
     async def tweet_ids_by_authors(
@@ -185,9 +184,12 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
     ) -> list[int]:
         if not author_ids or limit <= 0:
             return []
-        async with self.db.connect() as conn:
-            bound = q.select_tweet_ids_by_authors(author_ids, max_id, limit)
-            return list((await conn.execute(*bound)).scalars())
+        below = hot.MAX_ID if max_id is None else max_id
+        if len(author_ids) == 1:
+            rows = await self.db.fetch(hot.TWEET_IDS_BY_AUTHOR, author_ids[0], below, limit)
+        else:
+            rows = await self.db.fetch(hot.TWEET_IDS_BY_AUTHORS, list(author_ids), below, limit)
+        return [row[0] for row in rows]
 
     # --- follow graph ----------------------------------------------------------------
     async def follow(self, follower_id: int, followee_id: int, events: Sequence[Event]) -> bool:
@@ -225,13 +227,11 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
             ).first() is not None
 
     async def followee_ids(self, user_id: int) -> list[int]:
-        async with self.db.connect() as conn:
-            return list((await conn.execute(*q.select_followee_ids(user_id))).scalars())
+        return [row[0] for row in await self.db.fetch(hot.FOLLOWEE_IDS, user_id)]
 
     async def celebrity_followee_ids(self, user_id: int, threshold: int) -> list[int]:
-        async with self.db.connect() as conn:
-            bound = q.select_celebrity_followee_ids(user_id, threshold)
-            return list((await conn.execute(*bound)).scalars())
+        rows = await self.db.fetch(hot.CELEBRITY_FOLLOWEE_IDS, user_id, threshold)
+        return [row[0] for row in rows]
 
     async def follower_ids_after(self, user_id: int, *, after_id: int, limit: int) -> list[int]:
         async with self.db.connect() as conn:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from litestar import Controller, delete, get, post
+from litestar import Controller, Response, delete, get, post
 from litestar.params import FromPath, FromQuery
 
 from starling.api.deps import Core, ViewerId
-from starling.api.params import decode_cursor, encode_cursor, parse_id, parse_limit
-from starling.api.schemas import BookmarkOut, LikeOut, TweetsPage, tweet_out
+from starling.api.pages import TWEETS_PAGE_DOC, tweets_page
+from starling.api.params import decode_cursor, parse_id, parse_limit
+from starling.api.schemas import BookmarkOut, LikeOut
 from starling.domain.errors import TweetNotFound
 from starling.services.engagement import LikeState
 
@@ -56,22 +57,28 @@ class EngagementController(Controller):
         await core.engagement.unbookmark(user_id=viewer_id, tweet_id=tid)
         return BookmarkOut(str(tid), bookmarked=False)
 
-    @get("/bookmarks", summary="The viewer's bookmarks, most recently bookmarked first")
+    @get(
+        "/bookmarks",
+        summary="The viewer's bookmarks, most recently bookmarked first",
+        responses=TWEETS_PAGE_DOC,
+    )
     async def bookmarks(
         self,
         core: Core,
         viewer_id: ViewerId,
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[str | None] = None,
-    ) -> TweetsPage:
+    ) -> Response[bytes]:
         page = await core.engagement.bookmarks(
             user_id=viewer_id, max_id=decode_cursor(cursor), limit=parse_limit(limit)
         )
         # Bookmarks of since-deleted tweets drop out here: a page may be short, and the
         # cursor (a bookmark id) still continues right after it.
-        views = await core.hydrator.hydrate(page.tweet_ids, viewer_id=viewer_id)
-        return TweetsPage(
-            [tweet_out(v, authenticated=True) for v in views],
-            encode_cursor(page.next_max_id),
-            page.has_more,
+        views = await core.hydrator.hydrate(page.tweet_ids)
+        return await tweets_page(
+            core,
+            views,
+            next_max_id=page.next_max_id,
+            has_more=page.has_more,
+            viewer_id=viewer_id,
         )

@@ -7,9 +7,12 @@ from litestar import Controller, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from starling.api.deps import Core, ViewerId
+from starling.api.pages import documented, rendered_tweets
 from starling.api.params import decode_cursor, encode_cursor, parse_body_id, parse_id, parse_limit
-from starling.api.schemas import TweetOut, UserSummary, rfc3339, tweet_out, user_summary
+from starling.api.schemas import TweetOut, UserSummary, rfc3339, user_summary
 from starling.domain.errors import UserNotFound
+from starling.domain.model import User
+from starling.domain.notifications import Notification
 
 
 # --- bodies --------------------------------------------------------------------------------
@@ -47,6 +50,40 @@ class NotificationsPage(msgspec.Struct):
     unread_count: int
 
 
+class NotificationJson(msgspec.Struct):
+    """What :class:`NotificationOut` documents, with its tweet already rendered."""
+
+    id: str
+    type: str
+    actor: UserSummary
+    tweet: msgspec.Raw | None
+    created_at: str
+    read: bool
+
+
+class NotificationsPageJson(msgspec.Struct):
+    """What :class:`NotificationsPage` documents, with the tweets already rendered."""
+
+    notifications: list[NotificationJson]
+    next_cursor: str | None
+    has_more: bool
+    unread_count: int
+
+
+def notification_json(
+    n: Notification, actor: User, tweet: bytes | None, *, read: bool
+) -> NotificationJson:
+    """One notification as API.md shows it (``tweet``: its rendered Tweet JSON)."""
+    return NotificationJson(
+        id=str(n.id),
+        type=n.type,
+        actor=user_summary(actor),
+        tweet=None if tweet is None else msgspec.Raw(tweet),
+        created_at=rfc3339(n.created_at_ms),
+        read=read,
+    )
+
+
 # --- routes --------------------------------------------------------------------------------
 class ModerationController(Controller):
     path = "/api/v1"
@@ -76,35 +113,38 @@ class ModerationController(Controller):
         await core.moderation.unmute(muter_id=viewer_id, muted_id=target)
         return MuteOut(muting=False)
 
-    @get("/notifications", summary="The viewer's notifications, newest first")
+    @get(
+        "/notifications",
+        summary="The viewer's notifications, newest first",
+        responses=documented(NotificationsPage, description="A page of notifications"),
+    )
     async def notifications(
         self,
         core: Core,
         viewer_id: ViewerId,
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[str | None] = None,
-    ) -> NotificationsPage:
+    ) -> NotificationsPageJson:
         page = await core.notifications.inbox(
             user_id=viewer_id, max_id=decode_cursor(cursor), limit=parse_limit(limit)
         )
         tweet_ids = [n.tweet_id for n in page.items if n.tweet_id is not None]
-        views = {v.tweet.id: v for v in await core.timelines.hydrate(tweet_ids)}
-        out: list[NotificationOut] = []
-        for n in page.items:
-            view = views.get(n.tweet_id) if n.tweet_id is not None else None
-            if n.tweet_id is not None and view is None:
-                continue  # the tweet was just deleted; the worker removes the notification
-            out.append(
-                NotificationOut(
-                    id=str(n.id),
-                    type=n.type,
-                    actor=user_summary(page.actors[n.actor_id]),
-                    tweet=tweet_out(view, authenticated=True) if view is not None else None,
-                    created_at=rfc3339(n.created_at_ms),
-                    read=n.id <= page.read_mark,
-                )
+        views = await core.timelines.hydrate(tweet_ids)
+        rendered = dict(
+            zip(
+                [v.tweet.id for v in views],
+                await rendered_tweets(core, views, viewer_id=viewer_id),
+                strict=True,
             )
-        return NotificationsPage(
+        )
+        out: list[NotificationJson] = []
+        for n in page.items:
+            tweet = rendered.get(n.tweet_id) if n.tweet_id is not None else None
+            if n.tweet_id is not None and tweet is None:
+                continue  # the tweet was just deleted; the worker removes the notification
+            read = n.id <= page.read_mark
+            out.append(notification_json(n, page.actors[n.actor_id], tweet, read=read))
+        return NotificationsPageJson(
             out, encode_cursor(page.next_max_id), page.has_more, page.unread_count
         )
 

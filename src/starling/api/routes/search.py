@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, Response, get
 from litestar.params import FromQuery
 
 from starling.api.deps import Core, MaybeViewerId
 from starling.api.errors import ApiError
+from starling.api.pages import TWEETS_PAGE_DOC, tweets_page
 from starling.api.params import decode_cursor, encode_cursor, parse_limit
-from starling.api.schemas import TweetsPage, UsersPage, tweet_out, user_out
+from starling.api.schemas import UsersPage, user_out
 from starling.domain.search import InvalidQuery
 from starling.domain.trends import DEFAULT_TRENDS
 from starling.services.trends import MAX_TRENDS
@@ -37,6 +38,7 @@ class SearchController(Controller):
     @get(
         "/search/tweets",
         summary="Search tweets: words, #hashtag and from:username, newest first",
+        responses=TWEETS_PAGE_DOC,
     )
     async def search_tweets(
         self,
@@ -45,18 +47,19 @@ class SearchController(Controller):
         q: FromQuery[str | None] = None,
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[str | None] = None,
-    ) -> TweetsPage:
+    ) -> Response[bytes]:
         page = await core.search.tweets(
             query=_query(q),
             viewer_id=maybe_viewer_id,
             max_id=decode_cursor(cursor),
             limit=parse_limit(limit),
         )
-        views = await core.hydrator.annotate(page.items, viewer_id=maybe_viewer_id)
-        return TweetsPage(
-            [tweet_out(v, authenticated=maybe_viewer_id is not None) for v in views],
-            encode_cursor(page.next_max_id),
-            page.has_more,
+        return await tweets_page(
+            core,
+            page.items,
+            next_max_id=page.next_max_id,
+            has_more=page.has_more,
+            viewer_id=maybe_viewer_id,
         )
 
     @get("/search/users", summary="Search users by prefix of username or display name")

@@ -21,8 +21,8 @@ from litestar.response.sse import ServerSentEventMessage
 
 from starling.api.deps import Core, ViewerId
 from starling.api.errors import ApiError
-from starling.api.routes.moderation import NotificationOut
-from starling.api.schemas import rfc3339, tweet_out, user_summary
+from starling.api.render import renderer
+from starling.api.routes.moderation import notification_json
 from starling.ports import BackendUnavailable
 from starling.services.stream import (
     Heartbeat,
@@ -53,7 +53,7 @@ def sse_message(item: StreamItem) -> ServerSentEventMessage:
     if isinstance(item, Heartbeat):
         return ServerSentEventMessage(data=None, comment="heartbeat")
     if isinstance(item, TweetItem):
-        body = _encoder.encode(tweet_out(item.view, authenticated=True))
+        body = renderer.tweet(item.view, item.engagement)
         return ServerSentEventMessage(data=body.decode(), event="tweet", id=str(item.id))
     return ServerSentEventMessage(
         data=_notification_json(item), event="notification", id=str(item.id)
@@ -61,15 +61,8 @@ def sse_message(item: StreamItem) -> ServerSentEventMessage:
 
 
 def _notification_json(item: NotificationItem) -> str:
-    n = item.notification
-    out = NotificationOut(
-        id=str(n.id),
-        type=n.type,
-        actor=user_summary(item.actor),
-        tweet=tweet_out(item.tweet, authenticated=True) if item.tweet is not None else None,
-        created_at=rfc3339(n.created_at_ms),
-        read=item.read,
-    )
+    tweet = None if item.tweet is None else renderer.tweet(item.tweet, item.engagement)
+    out = notification_json(item.notification, item.actor, tweet, read=item.read)
     return _encoder.encode(out).decode()
 
 

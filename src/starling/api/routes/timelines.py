@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from litestar import Controller, Response, get
 from litestar.params import FromPath, FromQuery
 
 from starling.api.deps import Core, MaybeViewerId, ViewerId
-from starling.api.pages import tweets_page
+from starling.api.pages import TWEETS_PAGE_DOC, timeline_page
 from starling.api.params import decode_cursor, parse_id, parse_limit
-from starling.api.schemas import TweetsPage
 from starling.domain.errors import UserNotFound
 
 
@@ -16,20 +15,28 @@ class TimelinesController(Controller):
     path = "/api/v1"
     tags = ["timelines"]
 
-    @get("/timeline/home", summary="Home timeline: the viewer and everyone they follow")
+    @get(
+        "/timeline/home",
+        summary="Home timeline: the viewer and everyone they follow",
+        responses=TWEETS_PAGE_DOC,
+    )
     async def home(
         self,
         core: Core,
         viewer_id: ViewerId,
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[str | None] = None,
-    ) -> TweetsPage:
+    ) -> Response[bytes]:
         page = await core.timelines.home(
             viewer_id=viewer_id, max_id=decode_cursor(cursor), limit=parse_limit(limit)
         )
-        return await tweets_page(core, page, viewer_id=viewer_id)
+        return await timeline_page(core, page, viewer_id=viewer_id)
 
-    @get("/users/{user_id:str}/tweets", summary="User timeline: a user's tweets")
+    @get(
+        "/users/{user_id:str}/tweets",
+        summary="User timeline: a user's tweets",
+        responses=TWEETS_PAGE_DOC,
+    )
     async def user_tweets(
         self,
         user_id: FromPath[str],
@@ -37,11 +44,11 @@ class TimelinesController(Controller):
         maybe_viewer_id: MaybeViewerId,
         cursor: FromQuery[str | None] = None,
         limit: FromQuery[str | None] = None,
-    ) -> TweetsPage:
+    ) -> Response[bytes]:
         page = await core.timelines.user_timeline(
             user_id=parse_id(user_id, UserNotFound),
             max_id=decode_cursor(cursor),
             limit=parse_limit(limit),
             viewer_id=maybe_viewer_id,
         )
-        return await tweets_page(core, page, viewer_id=maybe_viewer_id)
+        return await timeline_page(core, page, viewer_id=maybe_viewer_id)
