@@ -47,17 +47,23 @@ async def test_every_tweet_body_has_the_documented_shape(starling: Harness) -> N
         "a reply",
     ]
     retweet = home.tweets[1]
-    assert retweet.retweeted_tweet is not None and retweet.retweeted_tweet.id == str(quote)
+    assert retweet.retweeted_tweet is not None
+    assert retweet.retweeted_tweet.id == str(quote)
     assert retweet.retweeted_tweet.quoted_tweet is not None
     assert retweet.retweeted_tweet.quoted_tweet.id == str(reply)
-    assert retweet.metrics.likes == 1 and retweet.metrics.retweets == 1
-    assert retweet.viewer is not None and retweet.viewer.liked is True
+    assert retweet.metrics.likes == 1
+    assert retweet.metrics.retweets == 1
+    assert retweet.viewer is not None
+    assert retweet.viewer.liked is True
     assert home.tweets[2].reply_to_tweet_id == str(root)
     assert all(t.viewer is None for t in mine.tweets)  # anonymous: no viewer object
-    assert one.viewer is None and one.metrics.likes == 1 and one.quote_tweet_id == str(reply)
+    assert one.viewer is None
+    assert one.metrics.likes == 1
+    assert one.quote_tweet_id == str(reply)
     raw: dict[str, Any] = msgspec.json.decode(await _body(starling, f"/api/v1/tweets/{root}", None))
     assert "viewer" not in raw
-    assert raw["hashtags"] == ["tags"] and raw["mentions"] == ["mentions"]
+    assert raw["hashtags"] == ["tags"]
+    assert raw["mentions"] == ["mentions"]
 
 
 async def test_a_new_display_name_shows_on_tweets_read_before(starling: Harness) -> None:
