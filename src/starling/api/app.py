@@ -14,6 +14,7 @@ from litestar.enums import ScopeType
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import Histogram
 
 from starling.api import auth, errors
 from starling.api.routes import ops
@@ -43,6 +44,8 @@ class MetricsMiddleware:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self._children: dict[tuple[str, str, int], Histogram] = {}
+        """Labelled histograms by (route, method, status): ``labels()`` costs ~8 us."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != ScopeType.HTTP:
@@ -60,11 +63,14 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, capture)
         finally:
-            core = _core(scope["litestar_app"].state)
-            route = str(scope.get("path_template") or "unmatched")
-            core.metrics.http_duration.labels(route, str(scope.get("method")), str(status)).observe(
-                time.perf_counter() - start
-            )
+            key = (str(scope.get("path_template") or "unmatched"), str(scope.get("method")), status)
+            child = self._children.get(key)
+            if child is None:
+                core = _core(scope["litestar_app"].state)
+                child = self._children[key] = core.metrics.http_duration.labels(
+                    key[0], key[1], str(status)
+                )
+            child.observe(time.perf_counter() - start)
 
 
 def create_app(core: App | None = None, *, settings: Settings | None = None) -> Litestar:

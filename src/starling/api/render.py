@@ -99,13 +99,33 @@ class TweetRenderer:
     ) -> bytes:
         """``{"tweets": [...], "next_cursor": ..., "has_more": ...}`` (API.md's list shape)."""
         parts: list[bytes] = [b'{"tweets":[']
-        for i, view in enumerate(views):
-            if i:
-                parts.append(b",")
-            self._write(view, engagement, parts)
-        parts.append(b'],"next_cursor":')
-        parts.append(_encode(encode_cursor(next_max_id)))
-        parts.append(b',"has_more":true}' if has_more else b',"has_more":false}')
+        append = parts.append
+        heads = self._heads
+        counts = engagement.counts
+        flags = engagement.flags
+        for view in views:
+            if view.retweeted is not None or view.quoted is not None:
+                self._write(view, engagement, parts)
+                append(b",")
+                continue
+            # The common case, inline: an original tweet with nothing nested.
+            tweet_id = view.tweet.id
+            head = heads.get(tweet_id)
+            if head is None or (head[0] is not view.author and head[0] != view.author):
+                head = self._head_of(view)
+            append(head[1])
+            count = counts.get(tweet_id)
+            append(_NO_COUNTS_METRICS if count is None else _metrics(count))
+            if flags is not None:
+                flag = flags.get(tweet_id)
+                append(_NO_FLAGS_VIEWER if flag is None else _viewer(flag))
+            append(_NO_NESTED_END)
+            append(b",")
+        if views:
+            parts.pop()  # the separator after the last tweet
+        append(b'],"next_cursor":')
+        append(_encode(encode_cursor(next_max_id)))
+        append(b',"has_more":true}' if has_more else b',"has_more":false}')
         return b"".join(parts)
 
     def _write(self, view: TweetView, engagement: Engagement, parts: list[bytes]) -> None:

@@ -139,13 +139,16 @@ class Hydrator:
             tried |= refs
             tweets.update(await self._cached_tweets(list(refs)))
         authors = await self._users.users({t.author_id for t in tweets.values()})
-        media = await self._media_of(tweets)
+        media = self._media
+        await self._remember_media(tweets)
 
         def view(tweet_id: int, *, expand_quote: bool) -> TweetView | None:
             tweet = tweets.get(tweet_id)
             author = authors.get(tweet.author_id) if tweet is not None else None
             if tweet is None or author is None:
                 return None
+            if tweet.retweet_of_id is None and tweet.quote_tweet_id is None:
+                return TweetView(tweet, author, media[tweet_id])
             retweeted = quoted = None
             if tweet.retweet_of_id is not None:
                 retweeted = view(tweet.retweet_of_id, expand_quote=True)
@@ -168,24 +171,18 @@ class Hydrator:
         flags = None if viewer_id is None else await self._store.viewer_flags(viewer_id, ids)
         return Engagement(counts, flags)
 
-    async def _media_of(self, tweets: dict[int, Tweet]) -> dict[int, tuple[Media, ...]]:
+    async def _remember_media(self, tweets: dict[int, Tweet]) -> None:
+        """Make sure the media memo holds every tweet of ``tweets`` (one query for those
+        it did not)."""
         memo = self._media
-        found: dict[int, tuple[Media, ...]] = {}
-        missing: list[int] = []
-        for tweet_id in tweets:
-            known = memo.get(tweet_id)
-            if known is None:
-                missing.append(tweet_id)
-            else:
-                found[tweet_id] = known
-        if missing:
-            loaded = await self._store.media_of_tweets(missing)
-            for tweet_id in missing:
-                items = tuple(loaded[tweet_id]) if tweet_id in loaded else _NO_MEDIA
-                found[tweet_id] = memo[tweet_id] = items
-            while len(memo) > MAX_CACHED_MEDIA:
-                memo.popitem(last=False)
-        return found
+        missing = [tweet_id for tweet_id in tweets if tweet_id not in memo]
+        if not missing:
+            return
+        loaded = await self._store.media_of_tweets(missing)
+        for tweet_id in missing:
+            memo[tweet_id] = tuple(loaded[tweet_id]) if tweet_id in loaded else _NO_MEDIA
+        while len(memo) > MAX_CACHED_MEDIA:
+            memo.popitem(last=False)
 
     async def _cached_tweets(self, tweet_ids: Sequence[int]) -> dict[int, Tweet]:
         try:

@@ -172,14 +172,15 @@ class ReaderContextCache:
         of an author (username, display name, verified), which only a profile change
         alters, and that invalidates the user's entry."""
         now = self._clock.now_ms()
+        entries = self._entries
         found: dict[int, User] = {}
         missing: list[int] = []
         for user_id in set(user_ids):
-            entry = self._fresh(user_id, now)
-            if entry is not None and entry.user is not None:
+            entry = entries.get(user_id)
+            if entry is not None and entry.user is not None and entry.expires_at_ms > now:
                 found[user_id] = entry.user
             else:
-                missing.append(user_id)
+                missing.append(user_id)  # expired entries are replaced by _storable
         self._hit["users"].inc(len(found))
         if missing:
             self._miss["users"].inc(len(missing))
@@ -192,11 +193,11 @@ class ReaderContextCache:
             found.update(loaded)
         return found
 
-    def _fresh(self, viewer_id: int, now_ms: int | None = None) -> _Entry | None:
+    def _fresh(self, viewer_id: int) -> _Entry | None:
         entry = self._entries.get(viewer_id)
         if entry is None:
             return None
-        if entry.expires_at_ms <= (self._clock.now_ms() if now_ms is None else now_ms):
+        if entry.expires_at_ms <= self._clock.now_ms():
             del self._entries[viewer_id]
             return None
         return entry

@@ -134,6 +134,10 @@ class TimelineService:
         self._rules = rules
         self._policy = policy
         self._metrics = metrics
+        self._reads = {
+            source: metrics.timeline_reads.labels(source=source)
+            for source in ("cache", "rebuild", "store")
+        }
         self._rebuilds: dict[int, asyncio.Future[None]] = {}
 
     # --- reads -----------------------------------------------------------------------
@@ -149,7 +153,7 @@ class TimelineService:
             return await self._hybrid_home(viewer_id, max_id, limit)
         except BackendUnavailable:
             log.warning("timeline cache unavailable: home timeline of %d by pull", viewer_id)
-            self._metrics.timeline_reads.labels(source="store").inc()
+            self._reads["store"].inc()
             return await self.pulled_home(viewer_id=viewer_id, max_id=max_id, limit=limit)
 
     async def _hybrid_home(self, viewer_id: int, max_id: int | None, limit: int) -> TimelinePage:
@@ -172,7 +176,7 @@ class TimelineService:
 
         hidden = await self._reader_context.hidden_author_ids(viewer_id)
         page = await self._fill(fetch, max_id, limit, hidden)
-        self._metrics.timeline_reads.labels(source=source).inc()
+        self._reads[source].inc()
         return page
 
     async def pulled_home(self, *, viewer_id: int, max_id: int | None, limit: int) -> TimelinePage:
