@@ -383,13 +383,24 @@ class TweetCache(Protocol):
 
 EventHandler = Callable[[AnyEvent], Awaitable[None]]
 
+BatchHandler = Callable[[Sequence[AnyEvent]], Awaitable[None]]
+"""Handles several events of one group at once, in order (one store transaction for
+the lot instead of one each)."""
+
 
 class EventLog(Protocol):
     """Delivers committed outbox events to consumer groups, at least once, in order per
     group. Handlers must be idempotent; one that keeps failing is dead-lettered."""
 
-    def subscribe(self, group: str, handler: EventHandler) -> None:
-        """Register ``handler`` for consumer group ``group`` (before :meth:`start`)."""
+    def subscribe(
+        self, group: str, handler: EventHandler, *, batch: BatchHandler | None = None
+    ) -> None:
+        """Register ``handler`` for consumer group ``group`` (before :meth:`start`).
+
+        With ``batch``, each fetch of several events is first handed to ``batch`` whole;
+        if it raises, the same events go to ``handler`` one by one, with the retries and
+        dead letters of single events, so a poison event is isolated and parked alone.
+        """
 
     async def start(self) -> None:
         """Start consuming from each group's last acknowledged position."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -51,6 +51,22 @@ class Recorder:
     @property
     def ids(self) -> list[int]:
         return [e.event_id for e in self.seen]
+
+
+class BatchRecorder:
+    """A batch handler that records into a :class:`Recorder`'s ``seen`` (so single and
+    batch deliveries share one order) and fails whenever a batch holds ``poison``."""
+
+    def __init__(self, single: Recorder, poison: set[int] | None = None) -> None:
+        self.single = single
+        self.sizes: list[int] = []
+        self.poison = poison or set()
+
+    async def __call__(self, events: Sequence[AnyEvent]) -> None:
+        if any(e.event_id in self.poison for e in events):
+            raise RuntimeError("batch holds a poison event")
+        self.sizes.append(len(events))
+        self.single.seen.extend(events)
 
 
 class EventLogContract:
@@ -177,6 +193,39 @@ class EventLogContract:
         with pytest.raises(TimeoutError):
             await log.drain(timeout_s=0.05)
         assert await log.pending() == 1
+
+    async def test_a_batch_handler_gets_events_fetched_together_in_order(
+        self, store_and_log: tuple[Store, EventLog], ids: SnowflakeGenerator
+    ) -> None:
+        store, log = store_and_log
+        single = Recorder()
+        batch = BatchRecorder(single)
+        log.subscribe("search", single, batch=batch)
+        events = await self.commit(store, ids, 40)  # waiting when consumption starts
+        await log.start()
+        log.notify()
+        await log.drain()
+        assert single.seen == events
+        assert max(batch.sizes) > 1
+        assert len(single.calls) + sum(batch.sizes) == len(events)
+
+    async def test_a_failing_batch_is_retried_one_by_one_and_parks_only_the_poison(
+        self, store_and_log: tuple[Store, EventLog], ids: SnowflakeGenerator
+    ) -> None:
+        store, log = store_and_log
+        single = Recorder()
+        events = await self.commit(store, ids, 40)
+        poison = events[20]
+        single.failures = {poison.event_id: -1}
+        log.subscribe("search", single, batch=BatchRecorder(single, {poison.event_id}))
+        await log.start()
+        log.notify()
+        await log.drain()
+        assert single.seen == [e for e in events if e is not poison]
+        (letter,) = await log.dead_letters()
+        assert letter.group == "search"
+        assert letter.attempts == self.max_deliver
+        assert await log.pending() == 0
 
     # --- retries and dead letters ----------------------------------------------------
     async def test_a_handler_that_fails_then_recovers_gets_the_event(

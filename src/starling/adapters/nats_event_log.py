@@ -69,9 +69,9 @@ from nats.js.api import (
     StreamConfig,
 )
 
-from starling.domain.events import decode_event
+from starling.domain.events import AnyEvent, decode_event
 from starling.metrics import Metrics
-from starling.ports import BackendUnavailable, EventHandler, OutboxRecord, Store
+from starling.ports import BackendUnavailable, BatchHandler, EventHandler, OutboxRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -155,10 +155,13 @@ _envelope = msgspec.json.Decoder(_Envelope)
 
 
 class _Group:
-    def __init__(self, name: str, consumer: str, handler: EventHandler) -> None:
+    def __init__(
+        self, name: str, consumer: str, handler: EventHandler, batch: BatchHandler | None
+    ) -> None:
         self.name = name
         self.consumer = consumer
         self.handler = handler
+        self.batch = batch
         self.inflight: Sequence[Msg] = ()
         self.done = 0
 
@@ -246,15 +249,18 @@ class JetStreamEventLog:
         self._error_log = _Throttle()
 
     # --- EventLog ----------------------------------------------------------------------
-    def subscribe(self, group: str, handler: EventHandler) -> None:
-        """Register ``handler`` for consumer group ``group`` (letters, digits, ``_``, ``-``)
-        before :meth:`start`. Raises ``RuntimeError`` after start, ``ValueError`` for a
-        group name NATS cannot use in a consumer name."""
+    def subscribe(
+        self, group: str, handler: EventHandler, *, batch: BatchHandler | None = None
+    ) -> None:
+        """Register ``handler`` (and ``batch``, see the port) for consumer group
+        ``group`` (letters, digits, ``_``, ``-``) before :meth:`start`. Raises
+        ``RuntimeError`` after start, ``ValueError`` for a group name NATS cannot use in
+        a consumer name."""
         if self._started:
             raise RuntimeError("subscribe before start()")
         if not _NAME.fullmatch(group):
             raise ValueError(f"invalid consumer group name {group!r}")
-        self._groups[group] = _Group(group, f"{self.stream}_{group}", handler)
+        self._groups[group] = _Group(group, f"{self.stream}_{group}", handler, batch)
 
     async def start(self) -> None:
         """Connect, create or update the streams and consumers, start the relay and the
@@ -703,6 +709,8 @@ class JetStreamEventLog:
     async def _process(self, group: _Group, msgs: Sequence[Msg]) -> None:
         group.inflight, group.done = msgs, 0
         try:
+            if await self._handle_batch(group, msgs):
+                return
             for msg in msgs:
                 await self._handle(group, msg)
                 group.done += 1
@@ -722,6 +730,34 @@ class JetStreamEventLog:
             for msg in group.inflight[group.done :]:
                 with contextlib.suppress(Exception):
                     await msg.in_progress()
+
+    async def _handle_batch(self, group: _Group, msgs: Sequence[Msg]) -> bool:
+        """Run the group's batch handler on ``msgs`` and acknowledge them all; False
+        (nothing acknowledged) when there is none, a message needs the single path (a
+        replay, a redelivery past ``max_deliver``, undecodable) or the handler raised."""
+        if group.batch is None or len(msgs) < 2:
+            return False
+        events: list[AnyEvent] = []
+        for msg in msgs:
+            if (msg.headers or {}).get(H_REPLAY_GROUP) is not None:
+                return False
+            if msg.metadata.num_delivered > self._max_deliver:
+                return False
+            try:
+                events.append(decode_event(msg.data))
+            except msgspec.DecodeError:
+                return False
+        try:
+            await group.batch(events)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("%s: batch of %d failed (%r); one by one", group.name, len(msgs), exc)
+            return False
+        for msg in msgs:
+            await msg.ack()
+            group.done += 1
+        return True
 
     async def _handle(self, group: _Group, msg: Msg) -> None:
         headers = msg.headers or {}

@@ -19,7 +19,7 @@ import msgspec
 
 from starling.domain.events import decode_event
 from starling.metrics import Metrics
-from starling.ports import DeadLetter, EventHandler, Store
+from starling.ports import BatchHandler, DeadLetter, EventHandler, OutboxRecord, Store
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +29,10 @@ POLL_INTERVAL_S = 0.5
 
 
 class _Consumer:
-    def __init__(self, group: str, handler: EventHandler) -> None:
+    def __init__(self, group: str, handler: EventHandler, batch: BatchHandler | None) -> None:
         self.group = group
         self.handler = handler
+        self.batch = batch
         self.position = 0
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
@@ -61,10 +62,12 @@ class OutboxEventLog:
         self._progress = asyncio.Condition()
         self._running = False
 
-    def subscribe(self, group: str, handler: EventHandler) -> None:
+    def subscribe(
+        self, group: str, handler: EventHandler, *, batch: BatchHandler | None = None
+    ) -> None:
         if self._running:
             raise RuntimeError("subscribe before start()")
-        self._consumers[group] = _Consumer(group, handler)
+        self._consumers[group] = _Consumer(group, handler, batch)
 
     async def start(self) -> None:
         if self._running:
@@ -140,13 +143,34 @@ class OutboxEventLog:
                     async with asyncio.timeout(self._poll_interval_s):
                         await consumer.wake.wait()
                 continue
-            for row in rows:
-                await self._deliver(consumer, row.position, row.payload)
-                consumer.position = row.position
+            if not await self._deliver_batch(consumer, rows):
+                for row in rows:
+                    await self._deliver(consumer, row.position, row.payload)
+                    consumer.position = row.position
+            consumer.position = rows[-1].position
             await self._store.set_consumer_position(consumer.group, consumer.position)
             self._metrics.events_pending.set(await self.pending())
             async with self._progress:
                 self._progress.notify_all()
+
+    async def _deliver_batch(self, consumer: _Consumer, rows: Sequence[OutboxRecord]) -> bool:
+        """Hand ``rows`` to the group's batch handler in one call; False when there is
+        none, a row does not decode, or the handler raised (the caller then delivers
+        them one by one, with retries and dead letters)."""
+        if consumer.batch is None or len(rows) < 2:
+            return False
+        try:
+            events = [decode_event(row.payload) for row in rows]
+        except msgspec.DecodeError:
+            return False
+        try:
+            await consumer.batch(events)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("%s: batch of %d failed (%r); one by one", consumer.group, len(rows), exc)
+            return False
+        return True
 
     async def _deliver(self, consumer: _Consumer, position: int, payload: bytes) -> None:
         try:

@@ -11,7 +11,7 @@ never indexed (the handler reloads it and finds nothing).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from collections.abc import Set as AbstractSet
 
 from starling.domain.events import AnyEvent, TweetDeleted, TweetPosted
@@ -132,3 +132,17 @@ class SearchService:
                 await self._index.index_tweets([tweet])
         elif isinstance(event, TweetDeleted):
             await self._index.remove_tweets([event.tweet_id])
+
+    async def handle_many(self, events: Sequence[AnyEvent]) -> None:
+        """:meth:`handle` for a batch, in one index write of the posted tweets that still
+        exist and one removal of the deleted ones (a tweet posted and deleted within the
+        batch is gone from the store, so it is not indexed)."""
+        posted = [e.tweet_id for e in events if isinstance(e, TweetPosted)]
+        deleted = [e.tweet_id for e in events if isinstance(e, TweetDeleted)]
+        if posted:
+            found = await self._store.get_tweets(posted)
+            await self._index.index_tweets(
+                [found[i] for i in posted if i in found and found[i].retweet_of_id is None]
+            )
+        if deleted:
+            await self._index.remove_tweets(deleted)

@@ -8,6 +8,8 @@ window tags by rise against their baseline, at the injectable clock's "now".
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from starling.domain.events import AnyEvent, TweetPosted
 from starling.domain.ids import timestamp_ms
 from starling.domain.search import folded_hashtags
@@ -38,10 +40,16 @@ class TrendService:
     async def handle(self, event: AnyEvent) -> None:
         """The ``trends`` consumer group's handler: count a posted tweet's hashtags at
         the tweet's own time. Deleted tweets stay counted (they were said)."""
-        if isinstance(event, TweetPosted):
-            tweet = await self._store.get_tweet(event.tweet_id)
-            if tweet is None:
-                return
-            tags = folded_hashtags(tweet.text)
+        await self.handle_many([event])
+
+    async def handle_many(self, events: Sequence[AnyEvent]) -> None:
+        """:meth:`handle` for a batch: one store read for the posted tweets."""
+        posted = [e.tweet_id for e in events if isinstance(e, TweetPosted)]
+        if not posted:
+            return
+        found = await self._store.get_tweets(posted)
+        for tweet_id in posted:
+            tweet = found.get(tweet_id)
+            tags = folded_hashtags(tweet.text) if tweet is not None else []
             if tags:
-                await self._counter.add(tweet.id, tags, timestamp_ms(tweet.id))
+                await self._counter.add(tweet_id, tags, timestamp_ms(tweet_id))

@@ -10,4 +10,4 @@ GROUP = "search"
 
 def register(event_log: EventLog, search: SearchService) -> None:
     """Subscribe the search indexer to ``event_log`` as consumer group ``search``."""
-    event_log.subscribe(GROUP, search.handle)
+    event_log.subscribe(GROUP, search.handle, batch=search.handle_many)

@@ -10,4 +10,4 @@ GROUP = "trends"
 
 def register(event_log: EventLog, trends: TrendService) -> None:
     """Subscribe the trend counter to ``event_log`` as consumer group ``trends``."""
-    event_log.subscribe(GROUP, trends.handle)
+    event_log.subscribe(GROUP, trends.handle, batch=trends.handle_many)

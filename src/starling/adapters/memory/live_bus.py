@@ -73,8 +73,12 @@ class MemoryLiveBus:
             subscription._deliver(payload)
 
     async def publish_many(self, channels: Sequence[str], payload: bytes) -> None:
+        subscribers = self._subscribers
         for channel in channels:
-            await self.publish(channel, payload)
+            members = subscribers.get(channel)
+            if members:
+                for subscription in members:
+                    subscription._deliver(payload)
 
     async def subscribe(self, channels: Iterable[str]) -> MemorySubscription:
         return MemorySubscription(self, channels)

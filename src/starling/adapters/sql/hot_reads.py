@@ -102,3 +102,25 @@ to tweets of a page's time span is usually nothing or a few rows, where probing 
 ids one by one measured 77 us on SQLite against 8 us for the ranges (issue 6). The cost
 grows with the viewer's likes and retweets in the span instead: a page quoting a
 years-old tweet widens it."""
+
+USER_BY_USERNAME: Final = _query(
+    "SELECT id, username, display_name, bio, verified, created_at_ms,"
+    " followers_count, following_count, tweets_count"
+    " FROM users WHERE username_lower = ?1"
+)
+"""A user by lower-cased username (mentions, logins), ``user_from_row`` order."""
+
+FOLLOWER_IDS_AFTER: Final = _query(
+    "SELECT follower_id FROM follows WHERE followee_id = ?1 AND follower_id > ?2"
+    " ORDER BY follower_id LIMIT ?3"
+)
+"""A chunk of a user's followers in id order (fan-out walks them chunk by chunk)."""
+
+IS_BLOCKING: Final = _query("SELECT 1 FROM blocks WHERE blocker_id = ?1 AND blocked_id = ?2")
+
+HIDDEN_AUTHOR_IDS: Final = _query(
+    "SELECT blocked_id FROM blocks WHERE blocker_id = ?1"
+    " UNION SELECT blocker_id FROM blocks WHERE blocked_id = ?1"
+    " UNION SELECT muted_id FROM mutes WHERE muter_id = ?1"
+)
+"""Whom a viewer must not see: blocked by them, blocking them, muted by them."""

@@ -17,7 +17,6 @@ from sqlalchemy import (
     Subquery,
     Table,
     and_,
-    bindparam,
     delete,
     func,
     or_,
@@ -27,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.sql.elements import ColumnElement
 
+from starling.adapters.sql import hot_reads
 from starling.adapters.sql import statements as q
 from starling.adapters.sql.database import Conn, Database
 from starling.adapters.sql.schema_moderation import (
@@ -48,26 +48,6 @@ def _hidden_ids(viewer_id: int) -> Subquery:
         select(blocks.c.blocker_id).where(blocks.c.blocked_id == viewer_id),
         select(mutes.c.muted_id).where(mutes.c.muter_id == viewer_id),
     ).subquery()
-
-
-def _prebuilt_hidden() -> Select[Any]:
-    viewer: Any = bindparam("viewer_id")
-    return select(
-        union(
-            select(blocks.c.blocked_id).where(blocks.c.blocker_id == viewer),
-            select(blocks.c.blocker_id).where(blocks.c.blocked_id == viewer),
-            select(mutes.c.muted_id).where(mutes.c.muter_id == viewer),
-        )
-        .subquery()
-        .c[0]
-    )
-
-
-# Built once (hot: every home-timeline read); see statements.Bound.
-_SELECT_HIDDEN = _prebuilt_hidden()
-_SELECT_IS_BLOCKING = select(blocks.c.blocker_id).where(
-    blocks.c.blocker_id == bindparam("blocker_id"), blocks.c.blocked_id == bindparam("blocked_id")
-)
 
 
 def _visible_to(user_id: int) -> ColumnElement[bool]:
@@ -139,14 +119,10 @@ class ModerationSql:
         return result.rowcount > 0
 
     async def hidden_author_ids(self, viewer_id: int) -> set[int]:
-        async with self.db.connect() as conn:
-            rows = await conn.execute(_SELECT_HIDDEN, {"viewer_id": viewer_id})
-            return set(rows.scalars())
+        return {row[0] for row in await self.db.fetch(hot_reads.HIDDEN_AUTHOR_IDS, viewer_id)}
 
     async def is_blocking(self, blocker_id: int, blocked_id: int) -> bool:
-        params = {"blocker_id": blocker_id, "blocked_id": blocked_id}
-        async with self.db.connect() as conn:
-            return (await conn.execute(_SELECT_IS_BLOCKING, params)).first() is not None
+        return bool(await self.db.fetch(hot_reads.IS_BLOCKING, blocker_id, blocked_id))
 
     async def is_blocked(self, a: int, b: int) -> bool:
         stmt = (

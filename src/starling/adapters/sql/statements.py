@@ -210,16 +210,6 @@ def outbox_values(events: Sequence[Event]) -> list[dict[str, Any]]:
 
 
 # --- users ----------------------------------------------------------------------------
-_SELECT_USER = select(*USER_COLUMNS).where(users.c.id == bindparam("user_id"))
-_SELECT_USER_BY_USERNAME = select(*USER_COLUMNS).where(users.c.username_lower == bindparam("name"))
-
-
-def select_user(user_id: int) -> Bound:
-    return _SELECT_USER, {"user_id": user_id}
-
-
-def select_user_by_username(username: str) -> Bound:
-    return _SELECT_USER_BY_USERNAME, {"name": username.lower()}
 
 
 def select_credentials(username: str) -> Select[Any]:
@@ -306,23 +296,10 @@ _SELECT_IS_FOLLOWING = select(follows.c.follower_id).where(
     follows.c.follower_id == bindparam("follower_id"),
     follows.c.followee_id == bindparam("followee_id"),
 )
-_SELECT_FOLLOWER_IDS_AFTER = (
-    select(follows.c.follower_id)
-    .where(
-        follows.c.followee_id == bindparam("user_id"),
-        follows.c.follower_id > bindparam("after_id"),
-    )
-    .order_by(follows.c.follower_id)
-    .limit(_int("limit"))
-)
 
 
 def select_is_following(follower_id: int, followee_id: int) -> Bound:
     return _SELECT_IS_FOLLOWING, {"follower_id": follower_id, "followee_id": followee_id}
-
-
-def select_follower_ids_after(user_id: int, after_id: int, limit: int) -> Bound:
-    return _SELECT_FOLLOWER_IDS_AFTER, {"user_id": user_id, "after_id": after_id, "limit": limit}
 
 
 def select_followers_page(user_id: int, max_id: int | None, limit: int) -> Select[Any]:

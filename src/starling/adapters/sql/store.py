@@ -69,14 +69,12 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
         return created
 
     async def get_user(self, user_id: int) -> User | None:
-        async with self.db.connect() as conn:
-            row = (await conn.execute(*q.select_user(user_id))).first()
-        return q.user_from_row(row) if row else None
+        found = await self.get_users((user_id,))
+        return found.get(user_id)
 
     async def get_user_by_username(self, username: str) -> User | None:
-        async with self.db.connect() as conn:
-            row = (await conn.execute(*q.select_user_by_username(username))).first()
-        return q.user_from_row(row) if row else None
+        rows = await self.db.fetch(hot.USER_BY_USERNAME, username.lower())
+        return q.user_from_row(rows[0]) if rows else None
 
     async def get_users(self, user_ids: Iterable[int]) -> dict[int, User]:
         ids = list(set(user_ids))
@@ -234,9 +232,8 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
         return [row[0] for row in rows]
 
     async def follower_ids_after(self, user_id: int, *, after_id: int, limit: int) -> list[int]:
-        async with self.db.connect() as conn:
-            bound = q.select_follower_ids_after(user_id, after_id, limit)
-            return list((await conn.execute(*bound)).scalars())
+        rows = await self.db.fetch(hot.FOLLOWER_IDS_AFTER, user_id, after_id, limit)
+        return [row[0] for row in rows]
 
     async def followers_page(self, user_id: int, *, max_id: int | None, limit: int) -> list[int]:
         async with self.db.connect() as conn:
