@@ -107,8 +107,9 @@ def inspect_image(data: bytes) -> ImageInfo:
     )
 
 
-async def attachable_media(store: Store, *, owner_id: int, media_ids: Sequence[int]) -> list[int]:
-    """``media_ids`` without repeats, in order, once checked for a tweet by ``owner_id``.
+async def attachable_media(store: Store, *, owner_id: int, media_ids: Sequence[int]) -> list[Media]:
+    """The media of ``media_ids`` without repeats, in order, once checked for a tweet by
+    ``owner_id``.
 
     Raises :class:`TooManyMedia` (more than :data:`MAX_MEDIA_PER_TWEET`),
     :class:`MediaNotFound` (an unknown id), :class:`MediaNotOwned` (another user's)."""
@@ -124,7 +125,7 @@ async def attachable_media(store: Store, *, owner_id: int, media_ids: Sequence[i
             raise MediaNotFound()
         if item.owner_id != owner_id:
             raise MediaNotOwned()
-    return wanted
+    return [found[media_id] for media_id in wanted]
 
 
 class MediaService:

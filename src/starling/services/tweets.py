@@ -5,15 +5,26 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Sequence
 
+import msgspec
+
 from starling.domain import ids as snowflake
 from starling.domain.errors import Forbidden, TweetNotFound, UserNotFound
 from starling.domain.events import TweetDeleted, TweetPosted
 from starling.domain.ids import SnowflakeGenerator
-from starling.domain.model import Tweet
+from starling.domain.media import Media
+from starling.domain.model import Tweet, User
 from starling.domain.text import normalize_tweet_text
 from starling.ports import BackendUnavailable, Clock, EventLog, Store, TweetCache
 from starling.services.counts_cache import CountsCache
 from starling.services.media import attachable_media
+
+
+class Posted(msgspec.Struct, frozen=True):
+    """A tweet just stored, with what showing it needs: its author and attached media."""
+
+    tweet: Tweet
+    author: User
+    media: tuple[Media, ...]
 
 
 class TweetService:
@@ -44,7 +55,7 @@ class TweetService:
         reply_to_tweet_id: int | None = None,
         quote_tweet_id: int | None = None,
         media_ids: Sequence[int] = (),
-    ) -> Tweet:
+    ) -> Posted:
         """Store a tweet and its ``TweetPosted`` event in one transaction.
 
         Raises ``TextEmpty`` / ``TextTooLong`` (1..280 code points after NFC),
@@ -55,7 +66,8 @@ class TweetService:
         order), ``TooManyMedia`` (over 4), ``MediaNotFound``, ``MediaNotOwned``.
         """
         body = normalize_tweet_text(text)
-        if await self._store.get_user(author_id) is None:
+        author = await self._store.get_user(author_id)
+        if author is None:
             raise UserNotFound()
         refs: list[int | None] = []
         for ref, verb in ((reply_to_tweet_id, "reply to"), (quote_tweet_id, "quote")):
@@ -83,10 +95,10 @@ class TweetService:
             author_id=author_id,
         )
         attached = await attachable_media(self._store, owner_id=author_id, media_ids=media_ids)
-        await self._store.insert_tweet(tweet, [event], media_ids=attached)
+        await self._store.insert_tweet(tweet, [event], media_ids=[m.id for m in attached])
         self._counts.forget([reply_to_tweet_id])
         self._event_log.notify()
-        return tweet
+        return Posted(tweet, author, tuple(attached))
 
     async def _original(self, tweet_id: int) -> Tweet:
         """The tweet, or the original if it is a retweet. Raises ``TweetNotFound``."""

@@ -130,6 +130,13 @@ class SyncDatabase:
         self.engine.dispose()
 
 
+async def _keep_session(_connection: Any) -> None:
+    """asyncpg's pool by default runs a reset query (``RESET ALL``, ``UNLISTEN *``, ...)
+    each time a connection goes back: a second round trip per hot read. These connections
+    only run the reads of :meth:`AsyncDatabase.fetch`, which change no session state, so
+    there is nothing to reset (an open transaction would still be rolled back)."""
+
+
 class AsyncDatabase:
     """SQLAlchemy's ``AsyncEngine`` (asyncpg) as a :class:`Database`.
 
@@ -154,6 +161,7 @@ class AsyncDatabase:
                     url.render_as_string(hide_password=False),
                     min_size=1,
                     max_size=self._raw_pool_size,
+                    reset=_keep_session,
                 )
             return self._pool
 

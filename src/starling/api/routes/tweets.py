@@ -25,7 +25,7 @@ from starling.api.params import (
 from starling.api.render import renderer
 from starling.api.schemas import ContextJson, ContextOut, CreateTweet, TweetOut
 from starling.domain.errors import TweetNotFound
-from starling.services.hydration import NO_ENGAGEMENT
+from starling.services.hydration import NO_ENGAGEMENT, TweetView
 
 
 class TweetsController(Controller):
@@ -41,15 +41,19 @@ class TweetsController(Controller):
     async def create(
         self, data: JSONBody[CreateTweet], core: Core, viewer_id: ViewerId
     ) -> Response[bytes]:
-        tweet = await core.tweets.post(
+        posted = await core.tweets.post(
             author_id=viewer_id,
             text=data.text,
             reply_to_tweet_id=parse_body_id(data.reply_to_tweet_id, "reply_to_tweet_id"),
             quote_tweet_id=parse_body_id(data.quote_tweet_id, "quote_tweet_id"),
             media_ids=parse_media_ids(data.media_ids),
         )
+        if posted.tweet.quote_tweet_id is None:
+            # All of it is at hand: no need to read back what was just written.
+            view = TweetView(posted.tweet, posted.author, posted.media)
+        else:
+            (view,) = await core.hydrator.hydrate([posted.tweet.id])  # with the quoted tweet
         # No engagement lookup: a tweet just posted has no likes, nor its author's.
-        (view,) = await core.hydrator.hydrate([tweet.id])
         return json_response(renderer.tweet(view, NO_ENGAGEMENT), status_code=201)
 
     @get("/{tweet_id:str}", summary="A tweet by id", responses=TWEET_DOC)
