@@ -21,6 +21,7 @@ from starling.domain.events import (
     Unfollowed,
     decode_event,
 )
+from starling.domain.feed import PUSH_ALL_THRESHOLD
 from starling.domain.ids import SnowflakeGenerator, timestamp_ms
 from starling.domain.model import Tweet, User
 from starling.ports import Store
@@ -352,6 +353,8 @@ class StoreContract(StoreFixtures):
         assert await store.celebrity_followee_ids(reader.id, 4) == [star.id]
         assert await store.celebrity_followee_ids(reader.id, 5) == []
         assert len(await store.celebrity_followee_ids(reader.id, 1)) == 3
+        # The push-only policy's threshold: above any count, beyond 32 bits.
+        assert await store.celebrity_followee_ids(reader.id, PUSH_ALL_THRESHOLD) == []
         # A celebrity someone does not follow is not in their pull set.
         assert await store.celebrity_followee_ids(fans[2].id, 3) == [star.id]
 

@@ -94,10 +94,13 @@ def evaluate(results: Results) -> list[Target]:
     )
     if config == "scale-out":
         zadd = results.redis_ceiling.zadd_per_s if results.redis_ceiling else None
-        best = max(
-            (s.fanout_writes_per_s for s in results.strategies.values() if s.fanout_writes_per_s),
-            default=None,
-        )
+        # Into present timelines only when measured (push); else the bursts, whose
+        # writes are bounded by how few timelines the warm-up made present.
+        probes = [s.fanout_throughput for s in results.strategies.values()]
+        measured = [p.writes_per_s for p in probes if p is not None]
+        bursts = [s.fanout_writes_per_s for s in results.strategies.values()]
+        best = max(measured or [b for b in bursts if b], default=None)
+        source = "present timelines" if measured else "burst"
         targets.append(
             _target(
                 "fan-out: timeline writes/s of one worker / redis-benchmark ZADD",
@@ -105,7 +108,7 @@ def evaluate(results: Results) -> list[Target]:
                 ">=",
                 FANOUT_SHARE,
                 "ratio",
-                f"{best or 0:,.0f} / {zadd or 0:,.0f} per s",
+                f"{best or 0:,.0f} / {zadd or 0:,.0f} per s ({source})",
             )
         )
     posting = hybrid.posting if hybrid else None
@@ -225,6 +228,11 @@ def render(results: Results, console: Console) -> None:
         ("fan-out lag p50 s", lambda s: s.fanout_lag_p50_s, ".3f"),
         ("fan-out lag p99 s", lambda s: s.fanout_lag_p99_s, ".3f"),
         ("fan-out burst: timeline writes/s", lambda s: s.fanout_writes_per_s, ",.0f"),
+        (
+            "fan-out into present timelines: writes/s",
+            lambda s: s.fanout_throughput.writes_per_s if s.fanout_throughput else None,
+            ",.0f",
+        ),
         ("writes per celebrity tweet", _celebrity_writes, ",.1f"),
         ("home page bytes (median)", lambda s: s.page_bytes, ",.0f"),
     ]

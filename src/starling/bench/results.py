@@ -62,6 +62,22 @@ class WriteCost(msgspec.Struct, frozen=True, kw_only=True):
     """Probe tweets whose fan-out the server's lag counter did not show in time."""
 
 
+class FanoutThroughput(msgspec.Struct, frozen=True, kw_only=True):
+    """One worker pushing an author's tweets into timelines that are all present: the
+    followers made present beforehand, ``tweets`` posts, timed from the first post until
+    the worker drained them."""
+
+    author: str
+    followers: int
+    tweets: int
+    writes: float
+    seconds: float
+
+    @property
+    def writes_per_s(self) -> float:
+        return self.writes / self.seconds if self.seconds > 0 else 0.0
+
+
 class StrategyResult(msgspec.Struct, kw_only=True):
     """Everything measured for one fan-out strategy."""
 
@@ -75,6 +91,8 @@ class StrategyResult(msgspec.Struct, kw_only=True):
     fanout_lag_count: float = 0
     fanout_writes_per_s: float | None = None
     """Timeline writes per second while a burst of posts drained (the worker's rate)."""
+    fanout_throughput: FanoutThroughput | None = None
+    """Scale-out, push: writes per second into present timelines only (see there)."""
     read_capacity: Phase | None = None
     read_half: Phase | None = None
     write_costs: list[WriteCost] = []

@@ -43,6 +43,7 @@ from starling.bench.memory import measure_cache_memory
 from starling.bench.population import Population, build_population
 from starling.bench.results import (
     CacheMemoryResult,
+    FanoutThroughput,
     HttpCeiling,
     LagPoint,
     Machine,
@@ -62,6 +63,11 @@ POSTING_RATE = 40.0
 
 BURST_POSTS = 300
 BURST_RATE = 1_000.0
+THROUGHPUT_TWEETS = 25
+"""Posts of the fan-out throughput probe by the 10% celebrity (40,472 followers with the
+overlay): ~1 M timeline writes."""
+THROUGHPUT_CONCURRENCY = 200
+"""Timelines made present at once by the probe's setup (cache calls in flight)."""
 DRAIN_TIMEOUT_S = 120.0
 PROBE_TIMEOUT_S = 20.0
 """How long the write-cost probe waits for one tweet's fan-out before counting it as
@@ -357,6 +363,66 @@ def _write_costs(ctx: _Context, console: Console) -> list[WriteCost]:
     return costs
 
 
+async def _make_present(server: servers.Server, author_id: int) -> int:
+    """Make the timeline of every follower of ``author_id`` present (empty) in the
+    server's Redis namespace, through the adapter the server uses; returns how many."""
+    from starling.adapters.postgres.store import PostgresStore
+    from starling.adapters.redis.timeline_cache import RedisTimelineCache
+    from starling.config import load_settings
+
+    settings = load_settings(server.env)
+    assert settings.redis_url is not None
+    store = await PostgresStore.open(settings.database_url, migrate=False)
+    cache = RedisTimelineCache.from_url(
+        settings.redis_url, settings.feed_rules(), namespace=settings.redis_namespace
+    )
+    made = 0
+    try:
+        after = 0
+        while True:
+            chunk = await store.follower_ids_after(author_id, after_id=after, limit=5_000)
+            for i in range(0, len(chunk), THROUGHPUT_CONCURRENCY):
+                part = chunk[i : i + THROUGHPUT_CONCURRENCY]
+                await asyncio.gather(*(cache.create(uid, []) for uid in part))
+            made += len(chunk)
+            if len(chunk) < 5_000:
+                return made
+            after = chunk[-1]
+    finally:
+        await cache.close()
+        await store.close()
+
+
+def _fanout_throughput(ctx: _Context, console: Console) -> FanoutThroughput:
+    """Push's write rate into present timelines only (issue 6's fan-out target): every
+    follower of the 10% celebrity gets a present timeline first, then it posts
+    :data:`THROUGHPUT_TWEETS` times; the rate is the worker's timeline-writes counter
+    delta over the time from the first post until the backlog drained."""
+    author = ctx.population.celebrities[1]
+    ctx.phase = "throughput"
+    ctx.drain()
+    present = asyncio.run(_make_present(ctx.server, author.user_id))
+    console.print(f"    {present:,} follower timelines of {author.username} made present")
+    before = ctx.snapshot()
+    with httpx.Client(base_url=ctx.server.base_url, timeout=30.0) as client:
+        for i in range(THROUGHPUT_TWEETS):
+            response = client.post(
+                "/api/v1/tweets",
+                json={"text": f"fan-out throughput probe {i}"},
+                headers={"Authorization": f"Bearer {ctx.tokens[author.user_id]}"},
+            )
+            response.raise_for_status()
+    ctx.drain()
+    after = ctx.snapshot()
+    return FanoutThroughput(
+        author=author.username,
+        followers=present,
+        tweets=THROUGHPUT_TWEETS,
+        writes=after.writes - before.writes,
+        seconds=after.at_s - before.at_s,
+    )
+
+
 def _profile(pid: int, seconds: float, path: Path) -> subprocess.Popen[bytes] | None:
     """py-spy (when installed) sampling ``pid`` and its children into ``path``."""
     spy = Path(sys.executable).with_name("py-spy")
@@ -488,6 +554,10 @@ def run_strategy(
         console.print("  write-cost probe")
         ctx.drain()
         result.write_costs = _write_costs(ctx, console)
+        if options.config == servers.SCALE_OUT and strategy == "push":
+            console.print("  fan-out throughput into present timelines")
+            result.fanout_throughput = _fanout_throughput(ctx, console)
+            console.print(f"    {result.fanout_throughput.writes_per_s:,.0f} timeline writes/s")
     finally:
         server.stop()
     return result

@@ -66,9 +66,11 @@ FOLLOWEE_IDS: Final = _query("SELECT followee_id FROM follows WHERE follower_id 
 
 CELEBRITY_FOLLOWEE_IDS: Final = _query(
     "SELECT f.followee_id FROM follows f JOIN users u ON u.id = f.followee_id"
-    " WHERE f.follower_id = ?1 AND u.followers_count >= ?2"
+    " WHERE f.follower_id = ?1 AND u.followers_count >= CAST(?2 AS BIGINT)"
 )
-"""The followees of a user at or above a follower count (the ones pulled at read)."""
+"""The followees of a user at or above a follower count (the ones pulled at read). The
+threshold is cast: PostgreSQL would type it as the INTEGER column, and the push-only
+policy's threshold is above 2**31."""
 
 MEDIA_OF_TWEETS: Final = _query(
     "SELECT tm.tweet_id, m.id, m.owner_id, m.format, m.width, m.height, m.size_bytes,"
