@@ -453,8 +453,9 @@ class LiveBus(Protocol):
     async def publish(self, channel: str, payload: bytes) -> None:
         """Deliver ``payload`` to the current subscribers of ``channel`` (none: dropped)."""
 
-    async def publish_many(self, channels: Sequence[str], payload: bytes) -> None:
-        """:meth:`publish` to each of ``channels`` in one round trip (a fan-out chunk)."""
+    async def publish_many(self, channels: Iterable[str], payload: bytes) -> None:
+        """:meth:`publish` to each of ``channels`` in one round trip (a fan-out chunk).
+        ``channels`` may be lazy: an adapter that knows nobody listens need not read it."""
 
     async def subscribe(self, channels: Iterable[str]) -> LiveSubscription:
         """A subscription that receives everything published to ``channels`` after this

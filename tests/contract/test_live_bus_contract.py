@@ -137,6 +137,21 @@ class TestRedisLiveBus(LiveBusContract):
         finally:
             await other.close()
 
+    async def test_publish_many_asks_per_channel_once_many_are_listened_to(self) -> None:
+        bus = RedisLiveBus.from_url(
+            REDIS_URL, namespace=f"t{uuid.uuid4().hex[:8]}", scan_listened_max=1
+        )
+        try:
+            subs = [await bus.subscribe([f"user:{i}"]) for i in range(3)]
+            channels = [f"user:{i}" for i in range(5)]
+            await bus.publish_many(channels, b"listed")  # finds 3 listened: more than 1
+            await bus.publish_many(channels, b"asked")  # so asks NUMSUB of the five
+            for sub in subs:
+                assert await receive_n(sub, 2) == [b"listed", b"asked"]
+                await sub.close()
+        finally:
+            await bus.close()
+
     async def test_channel_names_are_namespaced_hash_tags(self) -> None:
         bus = RedisLiveBus.from_url(REDIS_URL, namespace="ns")
         assert bus.name("user:42") == b"ns:live:{user:42}"

@@ -66,8 +66,9 @@ BURST_RATE = 1_000.0
 THROUGHPUT_TWEETS = 25
 """Posts of the fan-out throughput probe by the 10% celebrity (40,472 followers with the
 overlay): ~1 M timeline writes."""
-THROUGHPUT_CONCURRENCY = 200
-"""Timelines made present at once by the probe's setup (cache calls in flight)."""
+THROUGHPUT_CONCURRENCY = 64
+"""Timelines made present at once by the probe's setup (cache calls in flight, within
+redis-py's default pool of 100 connections)."""
 DRAIN_TIMEOUT_S = 120.0
 PROBE_TIMEOUT_S = 20.0
 """How long the write-cost probe waits for one tweet's fan-out before counting it as

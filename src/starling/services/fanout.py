@@ -10,6 +10,7 @@ timelines, it is published to the connected readers (:class:`LivePublisher`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 from starling.domain import ids as snowflake
@@ -52,15 +53,29 @@ class FanoutService:
             await self._after_unfollow(event)
 
     async def _follower_chunks(self, author_id: int) -> AsyncIterator[list[int]]:
-        after = 0
+        """The author's followers, ``fanout_chunk_size`` at a time. The next chunk is
+        read from the store while the caller writes this one (a round trip hidden behind
+        the cache's on the scale-out configuration)."""
         size = self._rules.fanout_chunk_size
-        while True:
-            chunk = await self._store.follower_ids_after(author_id, after_id=after, limit=size)
-            if chunk:
-                yield chunk
-            if len(chunk) < size:
-                return
-            after = chunk[-1]
+
+        def read(after: int) -> asyncio.Future[list[int]]:
+            return asyncio.ensure_future(
+                self._store.follower_ids_after(author_id, after_id=after, limit=size)
+            )
+
+        upcoming = read(0)
+        try:
+            while True:
+                chunk = await upcoming
+                if len(chunk) == size:
+                    upcoming = read(chunk[-1])
+                if chunk:
+                    yield chunk
+                if len(chunk) < size:
+                    return
+        finally:
+            if not upcoming.done():
+                upcoming.cancel()
 
     async def deliver(self, *, tweet_id: int, author_id: int) -> int:
         """Push ``tweet_id`` to the author's own timeline and, unless the author is a

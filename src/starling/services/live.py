@@ -12,7 +12,7 @@ that is down loses live messages, never data. Readers: :mod:`starling.services.s
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from starling.domain import live
 from starling.domain.live import LiveMessage
@@ -36,7 +36,7 @@ class LivePublisher:
         """``tweet_id`` was pushed into the home timelines of ``reader_ids``: one message
         per reader, in one bus round trip."""
         payload = live.encode(LiveMessage("tweet", tweet_id, author_id))
-        await self._publish([live.user_channel(r) for r in reader_ids], payload)
+        await self._publish((live.user_channel(r) for r in reader_ids), payload)
 
     async def celebrity_tweet(self, *, tweet_id: int, author_id: int) -> None:
         """A celebrity's tweet (pulled, not pushed): one message on the author's channel."""
@@ -49,8 +49,8 @@ class LivePublisher:
             payload = live.encode(LiveMessage("notification", row.id, row.actor_id))
             await self._publish([live.user_channel(row.user_id)], payload)
 
-    async def _publish(self, channels: list[str], payload: bytes) -> None:
+    async def _publish(self, channels: Iterable[str], payload: bytes) -> None:
         try:
             await self._bus.publish_many(channels, payload)
         except BackendUnavailable as exc:
-            log.warning("live bus unavailable: %d live messages dropped (%s)", len(channels), exc)
+            log.warning("live bus unavailable: live messages dropped (%s)", exc)

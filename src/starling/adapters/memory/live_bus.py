@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Self
 
 _CLOSED = object()
@@ -72,8 +72,10 @@ class MemoryLiveBus:
         for subscription in self._subscribers.get(channel, ()):
             subscription._deliver(payload)
 
-    async def publish_many(self, channels: Sequence[str], payload: bytes) -> None:
+    async def publish_many(self, channels: Iterable[str], payload: bytes) -> None:
         subscribers = self._subscribers
+        if not subscribers:
+            return  # nobody streams: the channel names need not even be made
         for channel in channels:
             members = subscribers.get(channel)
             if members:
