@@ -282,7 +282,7 @@ async def build(
         threshold=policy.threshold,
         ttl_s=settings.reader_cache_ttl,
     )
-    counts = CountsCache(store=store, clock=clock, ttl_s=settings.reader_cache_ttl)
+    counts = CountsCache(store=store, clock=clock, ttl_s=settings.counts_cache_ttl)
     hydrator = Hydrator(store=store, tweet_cache=tweet_cache, users=reader_context, counts=counts)
     timelines = TimelineService(
         store=store,

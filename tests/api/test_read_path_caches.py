@@ -93,7 +93,7 @@ async def test_counts_changed_by_another_process_show_within_one_ttl(starling: H
     assert await starling.core.store.like(fan.id, tweet_id, [])
     assert (await starling.tweet(tweet_id))["metrics"]["likes"] == 0
 
-    await starling.advance(round(starling.core.settings.reader_cache_ttl * 1000))
+    await starling.advance(round(starling.core.settings.counts_cache_ttl * 1000))
     assert (await starling.tweet(tweet_id))["metrics"]["likes"] == 1
 
 

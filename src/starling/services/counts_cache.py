@@ -11,7 +11,7 @@ counts it read, for ``ttl_s`` at most (measured on the injected clock):
   made in the one process: counts are always exact there.
 - **TTL**: bounds how stale another process's copy can be (scale-out: an API process
   that did not handle the like). Issue 4 allows counts "eventually consistent within
-  seconds"; the default is the reader cache's TTL (5 s scale-out).
+  seconds": ``STARLING_COUNTS_CACHE_TTL_S``, 5 s on the scale-out configuration.
 - A read that raced an invalidation (its query ran while a change committed) is
   returned but not kept: it may predate the change.
 """
