@@ -453,9 +453,10 @@ class LiveBus(Protocol):
     async def publish(self, channel: str, payload: bytes) -> None:
         """Deliver ``payload`` to the current subscribers of ``channel`` (none: dropped)."""
 
-    async def publish_many(self, channels: Iterable[str], payload: bytes) -> None:
-        """:meth:`publish` to each of ``channels`` in one round trip (a fan-out chunk).
-        ``channels`` may be lazy: an adapter that knows nobody listens need not read it."""
+    async def publish_to_readers(self, reader_ids: Sequence[int], payload: bytes) -> None:
+        """:meth:`publish` on the user channel (:func:`starling.domain.live.user_channel`)
+        of each of ``reader_ids`` that someone listens to, in one round trip (a fan-out
+        chunk: 1,000 followers, of whom few are streaming)."""
 
     async def subscribe(self, channels: Iterable[str]) -> LiveSubscription:
         """A subscription that receives everything published to ``channels`` after this

@@ -57,17 +57,25 @@ class LiveBusContract:
         assert await receive_n(sub, 2) == [b"celebrity", b"mine"]
         await sub.close()
 
-    async def test_publish_many_reaches_every_channel_and_every_subscriber(
+    async def test_publish_to_readers_reaches_each_listening_reader_once(
         self, bus: LiveBus
     ) -> None:
         a1 = await bus.subscribe(["user:1"])
-        a2 = await bus.subscribe(["user:1"])
+        a2 = await bus.subscribe(["user:1", "author:3"])
         b = await bus.subscribe(["user:2"])
-        await bus.publish_many(["user:1", "user:2", "user:3"], b"tweet")
+        other = await bus.subscribe(["user:9"])
+        await bus.publish_to_readers([1, 2, 3, 4], b"tweet")
+        await bus.publish("user:9", b"mine")
         assert await receive(a1) == b"tweet"
         assert await receive(a2) == b"tweet"
         assert await receive(b) == b"tweet"
-        for sub in (a1, a2, b):
+        assert await receive(other) == b"mine"  # not named: nothing before its own
+        # Named readers outnumbering the channels listened to, and the other way round.
+        await bus.publish_to_readers(list(range(100)), b"many")
+        await bus.publish_to_readers([2], b"one")
+        assert await receive_n(b, 2) == [b"many", b"one"]
+        assert await receive(a1) == b"many"
+        for sub in (a1, a2, b, other):
             await sub.close()
 
     async def test_closing_one_subscription_leaves_the_others_of_its_channel(
@@ -137,15 +145,15 @@ class TestRedisLiveBus(LiveBusContract):
         finally:
             await other.close()
 
-    async def test_publish_many_asks_per_channel_once_many_are_listened_to(self) -> None:
+    async def test_publish_to_readers_asks_per_channel_once_many_are_listened_to(self) -> None:
         bus = RedisLiveBus.from_url(
             REDIS_URL, namespace=f"t{uuid.uuid4().hex[:8]}", scan_listened_max=1
         )
         try:
             subs = [await bus.subscribe([f"user:{i}"]) for i in range(3)]
-            channels = [f"user:{i}" for i in range(5)]
-            await bus.publish_many(channels, b"listed")  # finds 3 listened: more than 1
-            await bus.publish_many(channels, b"asked")  # so asks NUMSUB of the five
+            readers = list(range(5))
+            await bus.publish_to_readers(readers, b"listed")  # lists 3 listened: more than 1
+            await bus.publish_to_readers(readers, b"asked")  # so asks NUMSUB of the five
             for sub in subs:
                 assert await receive_n(sub, 2) == [b"listed", b"asked"]
                 await sub.close()

@@ -52,6 +52,12 @@ def user_channel(user_id: int) -> str:
     return f"user:{user_id}"
 
 
+def reader_of(channel: str) -> int | None:
+    """The reader of a :func:`user_channel`; None for any other channel."""
+    kind, _, rest = channel.partition(":")
+    return int(rest) if kind == "user" and rest.isdigit() else None
+
+
 def author_channel(author_id: int) -> str:
     """The channel of a celebrity's (pulled, not pushed) tweets."""
     return f"author:{author_id}"

@@ -12,7 +12,7 @@ that is down loses live messages, never data. Readers: :mod:`starling.services.s
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from starling.domain import live
 from starling.domain.live import LiveMessage
@@ -36,21 +36,24 @@ class LivePublisher:
         """``tweet_id`` was pushed into the home timelines of ``reader_ids``: one message
         per reader, in one bus round trip."""
         payload = live.encode(LiveMessage("tweet", tweet_id, author_id))
-        await self._publish((live.user_channel(r) for r in reader_ids), payload)
+        try:
+            await self._bus.publish_to_readers(reader_ids, payload)
+        except BackendUnavailable as exc:
+            log.warning("live bus unavailable: %d live messages dropped (%s)", len(reader_ids), exc)
 
     async def celebrity_tweet(self, *, tweet_id: int, author_id: int) -> None:
         """A celebrity's tweet (pulled, not pushed): one message on the author's channel."""
         payload = live.encode(LiveMessage("tweet", tweet_id, author_id))
-        await self._publish([live.author_channel(author_id)], payload)
+        await self._publish(live.author_channel(author_id), payload)
 
     async def notifications(self, rows: Sequence[Notification]) -> None:
         """Newly stored notifications: one message to each recipient."""
         for row in rows:
             payload = live.encode(LiveMessage("notification", row.id, row.actor_id))
-            await self._publish([live.user_channel(row.user_id)], payload)
+            await self._publish(live.user_channel(row.user_id), payload)
 
-    async def _publish(self, channels: Iterable[str], payload: bytes) -> None:
+    async def _publish(self, channel: str, payload: bytes) -> None:
         try:
-            await self._bus.publish_many(channels, payload)
+            await self._bus.publish(channel, payload)
         except BackendUnavailable as exc:
-            log.warning("live bus unavailable: live messages dropped (%s)", exc)
+            log.warning("live bus unavailable: a live message dropped (%s)", exc)

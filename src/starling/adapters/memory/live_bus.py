@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Self
+
+from starling.domain import live
 
 _CLOSED = object()
 
@@ -72,15 +74,22 @@ class MemoryLiveBus:
         for subscription in self._subscribers.get(channel, ()):
             subscription._deliver(payload)
 
-    async def publish_many(self, channels: Iterable[str], payload: bytes) -> None:
+    async def publish_to_readers(self, reader_ids: Sequence[int], payload: bytes) -> None:
         subscribers = self._subscribers
-        if not subscribers:
-            return  # nobody streams: the channel names need not even be made
-        for channel in channels:
-            members = subscribers.get(channel)
-            if members:
-                for subscription in members:
-                    subscription._deliver(payload)
+        if len(subscribers) < len(reader_ids):
+            # Fewer channels listened to than readers named: look at those channels.
+            wanted = set(reader_ids)
+            targets = [
+                members
+                for channel, members in subscribers.items()
+                if live.reader_of(channel) in wanted
+            ]
+        else:
+            found = (subscribers.get(live.user_channel(r)) for r in reader_ids)
+            targets = [members for members in found if members]
+        for members in targets:
+            for subscription in members:
+                subscription._deliver(payload)
 
     async def subscribe(self, channels: Iterable[str]) -> MemorySubscription:
         return MemorySubscription(self, channels)

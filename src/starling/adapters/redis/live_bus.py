@@ -20,8 +20,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
-from typing import Any, Final, Self
+from collections.abc import Iterable, Sequence
+from typing import Any, Final, Self, cast
 
 import redis.asyncio
 import redis.exceptions
@@ -34,6 +34,7 @@ from starling.adapters.redis import (
     connect,
     unavailable_as,
 )
+from starling.domain import live
 from starling.ports import BackendUnavailable
 
 log = logging.getLogger(__name__)
@@ -129,37 +130,44 @@ class RedisLiveBus:
         """The Redis channel of ``channel``: namespaced, the channel as hash tag."""
         return f"{self._prefix}{{{channel}}}".encode()
 
+    def channel_of(self, name: bytes) -> str:
+        """The channel a Redis channel :meth:`name` made stands for."""
+        return name[len(self._prefix) + 1 : -1].decode()
+
     # --- publishing ----------------------------------------------------------------------
     async def publish(self, channel: str, payload: bytes) -> None:
         with unavailable_as("live bus"):
             await self._client.publish(self.name(channel), payload)
 
-    async def publish_many(self, channels: Iterable[str], payload: bytes) -> None:
-        """Publish to those of ``channels`` that some process listens to, then one
-        ``PUBLISH`` per listened channel in one pipeline.
+    async def publish_to_readers(self, reader_ids: Sequence[int], payload: bytes) -> None:
+        """Publish on the user channels of those of ``reader_ids`` that some process
+        listens to: one ``PUBLISH`` each, in one pipeline.
 
-        A fan-out chunk names 1,000 followers, of whom few are streaming, and publishing
-        to each (or asking ``PUBSUB NUMSUB`` of all 1,000 names, 40 KB a chunk) cost a
-        fan-out worker more than the timeline writes themselves (issue 6 profile). So the
-        bus first asks Redis which of this namespace's channels have subscribers at all
-        (``PUBSUB CHANNELS <prefix>*``, a short answer while few readers stream) and
-        filters here; when more than ``scan_listened_max`` channels are listened
-        to, it asks ``NUMSUB`` of the chunk's names instead, and looks again every
+        Publishing to every follower of a fan-out chunk (or asking ``PUBSUB NUMSUB`` of
+        all 1,000 names, 40 KB a chunk) cost a fan-out worker more than the timeline
+        writes themselves (issue 6 profile). So the bus first asks Redis which channels
+        of this namespace have subscribers at all (``PUBSUB CHANNELS <prefix>*``, a
+        short answer while few readers stream) and intersects their readers with the
+        chunk's here; when more than ``scan_listened_max`` channels are listened to, it
+        asks ``NUMSUB`` of the chunk's names instead, and lists again every
         :data:`RESCAN_EVERY` calls. A reader subscribing meanwhile misses the message,
         as with any message published before a subscription: at most once."""
+        if not reader_ids:
+            return
         with unavailable_as("live bus"):
             self._publishes += 1
             if self._many_listened and self._publishes % RESCAN_EVERY:
-                names = [self.name(c) for c in channels]
-                if not names:
-                    return
+                names = [self.name(live.user_channel(r)) for r in reader_ids]
                 counts = await self._client.pubsub_numsub(*names)
                 listened = [name for name, count in counts if count]
             else:
-                active = set(await self._client.pubsub_channels(self._prefix + "*"))
+                # bytes: the client answers bytes (check_bytes_replies).
+                active = cast(list[bytes], await self._client.pubsub_channels(self._prefix + "*"))
                 self._many_listened = len(active) > self._scan_listened_max
-                # Names are made only when someone listens: usually nobody does.
-                listened = [n for c in channels if (n := self.name(c)) in active] if active else []
+                wanted = set(reader_ids)
+                listened = [
+                    name for name in active if live.reader_of(self.channel_of(name)) in wanted
+                ]
             if not listened:
                 return
             async with self._client.pipeline(transaction=False) as pipe:
