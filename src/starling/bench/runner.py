@@ -58,8 +58,10 @@ from starling.bench.results import (
 DATASET_META_KEY = "bench_dataset"
 """Meta key set once ``starling load --celebrities`` completed on a bench database."""
 
-POSTING_RATE = 40.0
-"""Requests per second of the posting phase (half posts, split celebrity / 10-follower)."""
+POSTING_RATE = 60.0
+"""Requests per second of the posting phase (half posts, split celebrity / 10-follower).
+With the phase as long as the mixed one (20 s by default) that is ~300 posts of each
+kind, enough for their p99 to be more than the worst one or two."""
 
 BURST_POSTS = 300
 BURST_RATE = 1_000.0
@@ -485,7 +487,7 @@ def run_strategy(
         result.posting = ctx.open_loop(
             "posting",
             rate=POSTING_RATE,
-            duration_s=max(d / 2, 5.0),
+            duration_s=max(d, 10.0),
             mix=schedule.POSTING,
             seed=options.seed + 1,
         )
