@@ -26,6 +26,11 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 256
 POLL_INTERVAL_S = 0.5
 """Fallback poll for events committed by another process (a notify() wakes at once)."""
+LINGER_S = 0.005
+"""Pause of a woken consumer before it reads, so that the events committed meanwhile
+join its batch: under a steady stream of posts, each wake-up otherwise handles one or
+two events and pays a batch's fixed costs (a position commit, the pending count) for
+them. Adds at most this to the fan-out lag."""
 
 
 class _Consumer:
@@ -52,12 +57,14 @@ class OutboxEventLog:
         max_deliver: int = 5,
         backoff_s: float = 0.05,
         poll_interval_s: float = POLL_INTERVAL_S,
+        linger_s: float = LINGER_S,
     ) -> None:
         self._store = store
         self._metrics = metrics
         self._max_deliver = max_deliver
         self._backoff_s = backoff_s
         self._poll_interval_s = poll_interval_s
+        self._linger_s = linger_s
         self._consumers: dict[str, _Consumer] = {}
         self._progress = asyncio.Condition()
         self._running = False
@@ -142,6 +149,7 @@ class OutboxEventLog:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._poll_interval_s):
                         await consumer.wake.wait()
+                        await asyncio.sleep(self._linger_s)
                 continue
             if not await self._deliver_batch(consumer, rows):
                 for row in rows:
