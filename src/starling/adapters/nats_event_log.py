@@ -82,6 +82,9 @@ RELAY_BATCH = 1000
 publish with 1000 in flight)."""
 POLL_INTERVAL_S = 0.5
 """Relay's fallback poll for rows committed by another process (``notify()`` wakes it)."""
+RELAY_LINGER_S = 0.005
+"""Pause of the woken relay before it reads the outbox: at most this much more fan-out
+lag, for a batch of the posts committed meanwhile instead of one relay pass per post."""
 PUBLISH_TIMEOUT_S = 5.0
 """How long a relay batch waits for its PubAcks before it is published again."""
 FETCH_BATCH = 256
@@ -627,6 +630,9 @@ class JetStreamEventLog:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(POLL_INTERVAL_S):
                         await self._wake.wait()
+                        # Let the posts committing meanwhile join the batch: a relay pass
+                        # costs four round trips whether it carries one event or many.
+                        await asyncio.sleep(RELAY_LINGER_S)
 
     async def _publish(self, rows: Sequence[OutboxRecord]) -> None:
         """Publish ``rows`` with all of them in flight; return once each has its PubAck.
