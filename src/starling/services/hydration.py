@@ -19,7 +19,7 @@ from typing import Final
 
 import msgspec
 
-from starling.domain.engagement import NO_COUNTS, NO_FLAGS, Counts, ViewerFlags
+from starling.domain.engagement import NO_FLAGS, Counts, ViewerFlags
 from starling.domain.media import Media
 from starling.domain.model import Tweet, User
 from starling.ports import BackendUnavailable, Store, TweetCache
@@ -74,9 +74,6 @@ class Engagement(msgspec.Struct, frozen=True, gc=False):
 
     counts: dict[int, Counts]
     flags: dict[int, ViewerFlags] | None
-
-    def counts_of(self, tweet_id: int) -> Counts:
-        return self.counts.get(tweet_id, NO_COUNTS)
 
     def flags_of(self, tweet_id: int) -> ViewerFlags | None:
         """The viewer's flags on ``tweet_id``; None for an anonymous read."""
