@@ -156,6 +156,16 @@ def test_lag_measured_below_the_target_rate_is_not_claimed() -> None:
     assert "100 posts/s achieved (below the target's rate)" in target.note
 
 
+def test_lag_at_the_target_rate_less_the_last_answers_wait_is_judged() -> None:
+    results = _results()
+    # 100 posts scheduled over 0.2 s, the last answered 0.2 ms later: 499.5 posts/s.
+    results.strategies["hybrid"].fanout = _phase("fanout", 550, duration_s=0.2002, post=5)
+
+    target = next(t for t in report.evaluate(results) if t.name.startswith("fan-out lag"))
+
+    assert target.met is True
+
+
 def test_results_json_plots_and_table_are_written(tmp_path: Path) -> None:
     results = _results()
     results.profile_files = ["profile.txt"]

@@ -69,7 +69,8 @@ from nats.js.api import (
     StreamConfig,
 )
 
-from starling.domain.events import AnyEvent, decode_event
+from starling.adapters.batch_delivery import try_batch
+from starling.domain.events import decode_event
 from starling.metrics import Metrics
 from starling.ports import BackendUnavailable, BatchHandler, EventHandler, OutboxRecord, Store
 
@@ -743,22 +744,12 @@ class JetStreamEventLog:
         replay, a redelivery past ``max_deliver``, undecodable) or the handler raised."""
         if group.batch is None or len(msgs) < 2:
             return False
-        events: list[AnyEvent] = []
         for msg in msgs:
             if (msg.headers or {}).get(H_REPLAY_GROUP) is not None:
                 return False
             if msg.metadata.num_delivered > self._max_deliver:
                 return False
-            try:
-                events.append(decode_event(msg.data))
-            except msgspec.DecodeError:
-                return False
-        try:
-            await group.batch(events)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("%s: batch of %d failed (%r); one by one", group.name, len(msgs), exc)
+        if not await try_batch(group.batch, (msg.data for msg in msgs), group=group.name):
             return False
         for msg in msgs:
             await msg.ack()

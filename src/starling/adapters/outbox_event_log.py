@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 import msgspec
 
+from starling.adapters.batch_delivery import try_batch
 from starling.domain.events import decode_event
 from starling.metrics import Metrics
 from starling.ports import BatchHandler, DeadLetter, EventHandler, OutboxRecord, Store
@@ -167,18 +168,7 @@ class OutboxEventLog:
         them one by one, with retries and dead letters)."""
         if consumer.batch is None or len(rows) < 2:
             return False
-        try:
-            events = [decode_event(row.payload) for row in rows]
-        except msgspec.DecodeError:
-            return False
-        try:
-            await consumer.batch(events)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            log.warning("%s: batch of %d failed (%r); one by one", consumer.group, len(rows), exc)
-            return False
-        return True
+        return await try_batch(consumer.batch, (row.payload for row in rows), group=consumer.group)
 
     async def _deliver(self, consumer: _Consumer, position: int, payload: bytes) -> None:
         try:

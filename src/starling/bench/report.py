@@ -20,6 +20,10 @@ FANOUT_SHARE = 0.40
 POST_P99_RATIO = 1.5
 LAG_P99_S = 1.0
 LAG_POSTS_PER_S = 500.0
+RATE_TOLERANCE = 0.98
+"""An open-loop phase at the target's rate counts as at it when it answered this share:
+posts per second divide by the phase's wall time, which includes the last answers'
+latency after the final scheduled send (5,000 posts in 10.01 s read 499.5/s)."""
 HYBRID_WRITES_SHARE = 0.10
 HYBRID_READ_P99_RATIO = 1.2
 CACHE_BYTES_PER_ENTRY = 16.0
@@ -133,7 +137,7 @@ def evaluate(results: Results) -> list[Target]:
         "s",
         f"measured at {rate or 0:,.0f} posts/s achieved",
     )
-    if rate is not None and rate < LAG_POSTS_PER_S and lag_target.met:
+    if rate is not None and rate < LAG_POSTS_PER_S * RATE_TOLERANCE and lag_target.met:
         lag_target = msgspec.structs.replace(
             lag_target, met=None, note=lag_target.note + " (below the target's rate)"
         )
