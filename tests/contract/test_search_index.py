@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 import pg
 from starling.adapters.postgres.search import PostgresSearchIndex
@@ -185,3 +186,26 @@ class TestPostgresSearchIndex(SearchIndexContract):
     @pytest.fixture
     def index(self, store: PostgresStore) -> PostgresSearchIndex:
         return PostgresSearchIndex(store.db)
+
+    async def test_reindex_leaves_the_index_vacuumed_and_analyzed(
+        self, index: PostgresSearchIndex, store: PostgresStore
+    ) -> None:
+        # Bulk-inserted rows wait in the GIN pending lists and the table has no
+        # statistics until a vacuum: rare words would be searched by a backward scan.
+        await self.users(store, (1, "alice", "Alice"), (2, "bob", "Bob"), (3, "carol", "C"))
+        for t in TWEETS:
+            await store.insert_tweet(t, [])
+
+        await index.reindex()
+
+        async with store.db.connect() as conn:
+            vacuums, analyzes = (
+                await conn.execute(
+                    text(
+                        "SELECT vacuum_count, analyze_count FROM pg_stat_user_tables "
+                        "WHERE relname = 'search_tweets'"
+                    )
+                )
+            ).one()
+        assert vacuums == 1
+        assert analyzes == 1

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import ARRAY, BigInteger, Text, bindparam, text
 
+from starling.adapters.sql.database import AsyncDatabase
 from starling.adapters.sql.search import SqlSearchIndex
 from starling.adapters.sql.search_schema import SEARCH_TABLE
 from starling.domain.model import Tweet
@@ -25,6 +26,8 @@ _UPSERT = text(
     "ON CONFLICT (tweet_id) DO UPDATE SET author_id = EXCLUDED.author_id, "
     "document = EXCLUDED.document, hashtags = EXCLUDED.hashtags"
 ).bindparams(bindparam("tags", type_=ARRAY(Text)))
+
+_VACUUM = f"VACUUM ANALYZE {SEARCH_TABLE}"
 
 _DELETE = text(f"DELETE FROM {SEARCH_TABLE} WHERE tweet_id = ANY(:ids)").bindparams(
     bindparam("ids", type_=ARRAY(BigInteger))
@@ -50,6 +53,19 @@ class PostgresSearchIndex(SqlSearchIndex):
         ]
         async with self.db.begin() as conn:
             await conn.execute(_UPSERT, rows)
+
+    async def _after_bulk_index(self) -> None:
+        """``VACUUM ANALYZE`` the index table. Rows inserted in bulk sit in the GIN
+        indexes' pending lists (``fastupdate``) until a vacuum, and the table has no
+        statistics until autovacuum's next round: on the loaded real data, a search for a
+        rare word ("inundaciones", 1 of 120k documents) scanned the primary key backwards
+        for 24 ms instead of taking the GIN index (0.04 ms after this)."""
+        if not isinstance(self.db, AsyncDatabase):
+            return  # not on a PostgreSQL engine: nothing to vacuum
+        # VACUUM cannot run inside a transaction block: an AUTOCOMMIT connection.
+        async with self.db.engine.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text(_VACUUM))
 
     async def remove_tweets(self, tweet_ids: Sequence[int]) -> None:
         if not tweet_ids:

@@ -80,7 +80,8 @@ class SqlSearchIndex:
         self, *, batch: int = REINDEX_BATCH, on_batch: Callable[[int], None] | None = None
     ) -> int:
         """Index every stored tweet (after a bulk load; idempotent), ``batch`` at a time
-        in id order, calling ``on_batch(n)`` after each. Returns how many were indexed."""
+        in id order, calling ``on_batch(n)`` after each, then the dialect's upkeep
+        (:meth:`_after_bulk_index`). Returns how many were indexed."""
         done, after = 0, -1
         while True:
             stmt = (
@@ -92,6 +93,7 @@ class SqlSearchIndex:
             async with self.db.connect() as conn:
                 rows = (await conn.execute(stmt)).all()
             if not rows:
+                await self._after_bulk_index()
                 return done
             await self.index_tweets(
                 [Tweet(id=r[0], author_id=r[1], text=r[2], created_at_ms=r[3]) for r in rows]
@@ -100,3 +102,6 @@ class SqlSearchIndex:
             after = rows[-1][0]
             if on_batch is not None:
                 on_batch(len(rows))
+
+    async def _after_bulk_index(self) -> None:
+        """Upkeep after :meth:`reindex` filled the index in bulk; nothing by default."""
