@@ -119,11 +119,16 @@ class SearchIndexContract:
     async def test_reindex_indexes_every_stored_tweet(
         self, index: SqlSearchIndex, store: Store
     ) -> None:
-        await self.users(store, (1, "alice", "Alice"), (2, "bob", "Bob"), (3, "carol", "C"))
-        for t in TWEETS:
-            await store.insert_tweet(t, [])
+        await self.store_tweets(store)
         assert await index.reindex(batch=2) == len(TWEETS)
         assert await self.find(index, "flood") == [T[5], T[2], T[1]]
+
+    @classmethod
+    async def store_tweets(cls, store: Store) -> None:
+        """TWEETS and their authors in the store, not yet in the index."""
+        await cls.users(store, (1, "alice", "Alice"), (2, "bob", "Bob"), (3, "carol", "C"))
+        for t in TWEETS:
+            await store.insert_tweet(t, [])
 
     @staticmethod
     async def users(store: Store, *rows: tuple[int, str, str]) -> None:
@@ -192,9 +197,7 @@ class TestPostgresSearchIndex(SearchIndexContract):
     ) -> None:
         # Bulk-inserted rows wait in the GIN pending lists and the table has no
         # statistics until a vacuum: rare words would be searched by a backward scan.
-        await self.users(store, (1, "alice", "Alice"), (2, "bob", "Bob"), (3, "carol", "C"))
-        for t in TWEETS:
-            await store.insert_tweet(t, [])
+        await self.store_tweets(store)
 
         await index.reindex()
 
