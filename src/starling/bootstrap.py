@@ -340,6 +340,7 @@ async def build(
             event_log=event_log,
             tweet_cache=tweet_cache,
             counts=counts,
+            reader_context=reader_context,
             ids=ids,
             clock=clock,
         ),

@@ -19,7 +19,7 @@ from conftest import FAST_ARGON2, TEST_THRESHOLD, Account, Harness, HarnessFacto
 from scaleout import Deployment
 from starling.adapters.clock import ManualClock
 from starling.config import load_settings
-from starling.services.reader_context import INVALIDATION_CHANNEL
+from starling.services.reader_context import AUTHORED_DEPTH, INVALIDATION_CHANNEL
 
 
 def ttl_ms(starling: Harness) -> int:
@@ -176,6 +176,88 @@ async def test_an_invalidation_from_another_api_process_is_applied_without_waiti
                 await asyncio.sleep(0)
 
         assert await here.home_ids(viewer) == []
+    finally:
+        await watch.close()
+        await there.close()
+        await here.close()
+
+
+def authored_queries(statements: Sequence[str]) -> list[str]:
+    """The queries for the newest tweets of given authors among ``statements``."""
+    return [s for s in statements if s.startswith("SELECT id FROM tweets WHERE author_id")]
+
+
+async def test_readers_of_a_celebrity_share_one_read_of_its_newest_tweets(
+    starling: Harness,
+) -> None:
+    star = await _celebrity(starling)
+    first, second = await starling.register(), await starling.register()
+    await starling.follow(first, star)
+    await starling.follow(second, star)
+    assert await starling.home_ids(first) == []  # timelines and reader contexts built
+    assert await starling.home_ids(second) == []
+
+    posted = await starling.post(star, "news")  # drops the kept ids: seen at once
+    assert await starling.home_ids(first) == [posted]
+    with counted_statements(starling.core.store) as statements:
+        assert await starling.home_ids(second) == [posted]
+
+    assert authored_queries(statements) == [], statements
+
+
+async def test_a_celebrity_retweet_and_delete_show_on_the_next_read(starling: Harness) -> None:
+    star, viewer, other = await _celebrity(starling), *[await starling.register() for _ in range(2)]
+    await starling.follow(viewer, star)
+    original = await starling.post(other, "worth sharing")
+    own = await starling.post(star, "own words")
+    assert await starling.home_ids(viewer) == [own]
+
+    retweet = await starling.retweet(star, original)
+    assert await starling.home_ids(viewer) == [retweet, own]
+    await starling.delete(star, own)
+    assert await starling.home_ids(viewer) == [retweet]
+
+
+async def test_pages_below_the_kept_newest_tweets_come_from_the_store(
+    starling: Harness,
+) -> None:
+    star, viewer = await _celebrity(starling), await starling.register()
+    await starling.follow(viewer, star)
+    posted = [await starling.post(star, f"number {n}") for n in range(AUTHORED_DEPTH + 30)]
+    await starling.drain()
+
+    assert await starling.home_ids(viewer, limit=50) == posted[::-1]
+    assert await starling.home_ids(viewer, limit=50) == posted[::-1]  # now from kept ids
+
+
+async def test_a_celebrity_tweet_posted_through_another_api_process_shows_before_the_ttl(
+    scale_out: Deployment, tmp_path: Path
+) -> None:
+    clock = ManualClock()
+    settings = load_settings(scale_out.env, media_dir=str(tmp_path / "media"), **FAST_ARGON2)
+    here = await start_harness(settings, clock, run_workers=False)
+    there = await start_harness(settings, clock, run_workers=False)
+    watch = await here.core.live_bus.subscribe([INVALIDATION_CHANNEL])
+    try:
+        star = await _celebrity(here)
+        viewer = await here.register()
+        await here.follow(viewer, star)
+        await here.core.event_log.drain(timeout_s=30)
+        assert await here.home_ids(viewer) == []  # the star's (no) tweets kept here
+        remote = here.core.metrics.registry.get_sample_value
+        labels = {"source": "remote"}
+        applied = remote("starling_reader_cache_invalidations_total", labels) or 0.0
+
+        r = await there.client.post(
+            "/api/v1/tweets", json={"text": "from there"}, headers=star.headers
+        )
+        assert r.status_code == 201, r.text
+        async with asyncio.timeout(GUARD_S):
+            while remote("starling_reader_cache_invalidations_total", labels) == applied:
+                await anext(watch)  # see the test above for why one turn suffices
+                await asyncio.sleep(0)
+
+        assert await here.home_ids(viewer) == [int(r.json()["id"])]
     finally:
         await watch.close()
         await there.close()

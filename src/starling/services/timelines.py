@@ -171,7 +171,7 @@ class TimelineService:
                 await self.rebuild(viewer_id=viewer_id)
                 source = "rebuild"
                 cached = await self._cache.read(viewer_id, max_id=cursor, limit=want) or []
-            pulled = await self._store.tweet_ids_by_authors(celebrities, max_id=cursor, limit=want)
+            pulled = await self._reader_context.authored_ids(celebrities, max_id=cursor, limit=want)
             return merge_newest_first((cached, pulled), want)
 
         hidden = await self._reader_context.hidden_author_ids(viewer_id)

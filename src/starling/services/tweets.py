@@ -17,6 +17,7 @@ from starling.domain.text import normalize_tweet_text
 from starling.ports import BackendUnavailable, Clock, EventLog, Store, TweetCache
 from starling.services.counts_cache import CountsCache
 from starling.services.media import attachable_media
+from starling.services.reader_context import ReaderContextCache
 
 
 class Posted(msgspec.Struct, frozen=True):
@@ -37,10 +38,12 @@ class TweetService:
         event_log: EventLog,
         tweet_cache: TweetCache,
         counts: CountsCache,
+        reader_context: ReaderContextCache,
         ids: SnowflakeGenerator,
         clock: Clock,
     ) -> None:
         self._store = store
+        self._reader_context = reader_context
         self._tweet_cache = tweet_cache
         self._counts = counts
         self._event_log = event_log
@@ -98,6 +101,7 @@ class TweetService:
         await self._store.insert_tweet(tweet, [event], media_ids=[m.id for m in attached])
         self._counts.forget([reply_to_tweet_id])
         self._event_log.notify()
+        await self._reader_context.authored(author_id, followers_count=author.followers_count)
         return Posted(tweet, author, tuple(attached))
 
     async def _original(self, tweet_id: int) -> Tweet:
@@ -142,6 +146,11 @@ class TweetService:
         if await self._store.insert_tweet(retweet, [event]):
             self._counts.forget([original.id])
             self._event_log.notify()
+            retweeter = (await self._reader_context.users([user_id])).get(user_id)
+            if retweeter is not None:
+                await self._reader_context.authored(
+                    user_id, followers_count=retweeter.followers_count
+                )
             return retweet
         # A concurrent identical retweet won the unique index: answer with it.
         winner = await self._store.retweet_id_of(user_id, original.id)
