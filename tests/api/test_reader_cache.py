@@ -19,7 +19,11 @@ from conftest import FAST_ARGON2, TEST_THRESHOLD, Account, Harness, HarnessFacto
 from scaleout import Deployment
 from starling.adapters.clock import ManualClock
 from starling.config import load_settings
-from starling.services.reader_context import AUTHORED_DEPTH, INVALIDATION_CHANNEL
+from starling.services.reader_context import (
+    AUTHORED_DEPTH,
+    AUTHORED_MAX_AUTHORS,
+    INVALIDATION_CHANNEL,
+)
 
 
 def ttl_ms(starling: Harness) -> int:
@@ -262,3 +266,28 @@ async def test_a_celebrity_tweet_posted_through_another_api_process_shows_before
         await watch.close()
         await there.close()
         await here.close()
+
+
+async def test_a_read_pulling_from_many_authors_is_one_store_query(
+    make_starling: HarnessFactory,
+) -> None:
+    # Every followee pulled (the pull baseline): one query merges them, no kept lists.
+    starling = await make_starling(celebrity_threshold=1)
+    viewer = await starling.register()
+    authors = [await starling.register() for _ in range(AUTHORED_MAX_AUTHORS + 1)]
+    for author in authors:
+        await starling.follow(viewer, author)
+    posted = [await starling.post(author, "hello") for author in authors]
+    await starling.drain()
+    assert await starling.home_ids(viewer) == posted[::-1]  # timeline and context built
+
+    with counted_statements(starling.core.store) as statements:
+        assert await starling.home_ids(viewer) == posted[::-1]
+
+    assert len(authored_queries(statements)) == 1, statements
+    assert (
+        await starling.metric(
+            "starling_reader_cache_lookups_total", 'kind="authored",result="miss"'
+        )
+        == 0
+    )
