@@ -10,7 +10,8 @@ API app on the same deployment to see an invalidation cross processes over Redis
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 from test_engagement import counted_statements
@@ -19,6 +20,7 @@ from conftest import FAST_ARGON2, TEST_THRESHOLD, Account, Harness, HarnessFacto
 from scaleout import Deployment
 from starling.adapters.clock import ManualClock
 from starling.config import load_settings
+from starling.ports import LiveSubscription
 from starling.services.reader_context import (
     AUTHORED_DEPTH,
     AUTHORED_MAX_AUTHORS,
@@ -152,38 +154,69 @@ async def test_follows_and_mutes_work_while_the_bus_is_unreachable(
     assert await starling.home_ids(viewer) == [other_id]
 
 
-async def test_an_invalidation_from_another_api_process_is_applied_without_waiting_for_the_ttl(
+class TwoApiProcesses:
+    """Two API apps on one scale-out deployment (``here`` and ``there``) and a watch of
+    ``here``'s invalidation channel, to see an invalidation cross processes."""
+
+    def __init__(self, here: Harness, there: Harness, watch: LiveSubscription) -> None:
+        self.here, self.there, self._watch = here, there, watch
+        self._applied = 0.0
+
+    def _remote(self) -> float:
+        labels = {"source": "remote"}
+        value = self.here.core.metrics.registry.get_sample_value(
+            "starling_reader_cache_invalidations_total", labels
+        )
+        return value or 0.0
+
+    def mark(self) -> None:
+        """Remember how many remote invalidations ``here`` has applied so far."""
+        self._applied = self._remote()
+
+    async def applied_since_mark(self) -> None:
+        """Wait until ``here`` applied an invalidation from ``there`` after :meth:`mark`."""
+        async with asyncio.timeout(GUARD_S):
+            while self._remote() == self._applied:
+                # A message reached this process's bus connection (its own changes, then
+                # the other's); the bus woke the cache's listener with it in the same
+                # dispatch, so one turn of the loop lets the listener apply it.
+                await anext(self._watch)
+                await asyncio.sleep(0)
+
+
+@contextlib.asynccontextmanager
+async def two_api_processes(
     scale_out: Deployment, tmp_path: Path
-) -> None:
+) -> AsyncIterator[TwoApiProcesses]:
     clock = ManualClock()
     settings = load_settings(scale_out.env, media_dir=str(tmp_path / "media"), **FAST_ARGON2)
     here = await start_harness(settings, clock, run_workers=False)
     there = await start_harness(settings, clock, run_workers=False)
     watch = await here.core.live_bus.subscribe([INVALIDATION_CHANNEL])
     try:
+        yield TwoApiProcesses(here, there, watch)
+    finally:
+        await watch.close()
+        await there.close()
+        await here.close()
+
+
+async def test_an_invalidation_from_another_api_process_is_applied_without_waiting_for_the_ttl(
+    scale_out: Deployment, tmp_path: Path
+) -> None:
+    async with two_api_processes(scale_out, tmp_path) as apps:
+        here = apps.here
         viewer, friend = await here.register(), await here.register()
         await here.follow(viewer, friend)
         tweet_id = await here.post(friend, "ordinary")
         await here.core.event_log.drain(timeout_s=30)
         assert await here.home_ids(viewer) == [tweet_id]
-        remote = here.core.metrics.registry.get_sample_value
-        labels = {"source": "remote"}
-        applied = remote("starling_reader_cache_invalidations_total", labels) or 0.0
+        apps.mark()
 
-        await there.mute(viewer, friend)  # through the other API process
-        async with asyncio.timeout(GUARD_S):
-            while remote("starling_reader_cache_invalidations_total", labels) == applied:
-                # A message reached this process's bus connection (this process's own
-                # follow, then the mute); the bus woke the cache's listener with it in
-                # the same dispatch, so one turn of the loop lets the listener apply it.
-                await anext(watch)
-                await asyncio.sleep(0)
+        await apps.there.mute(viewer, friend)  # through the other API process
+        await apps.applied_since_mark()
 
         assert await here.home_ids(viewer) == []
-    finally:
-        await watch.close()
-        await there.close()
-        await here.close()
 
 
 def authored_queries(statements: Sequence[str]) -> list[str]:
@@ -237,35 +270,22 @@ async def test_pages_below_the_kept_newest_tweets_come_from_the_store(
 async def test_a_celebrity_tweet_posted_through_another_api_process_shows_before_the_ttl(
     scale_out: Deployment, tmp_path: Path
 ) -> None:
-    clock = ManualClock()
-    settings = load_settings(scale_out.env, media_dir=str(tmp_path / "media"), **FAST_ARGON2)
-    here = await start_harness(settings, clock, run_workers=False)
-    there = await start_harness(settings, clock, run_workers=False)
-    watch = await here.core.live_bus.subscribe([INVALIDATION_CHANNEL])
-    try:
+    async with two_api_processes(scale_out, tmp_path) as apps:
+        here = apps.here
         star = await _celebrity(here)
         viewer = await here.register()
         await here.follow(viewer, star)
         await here.core.event_log.drain(timeout_s=30)
         assert await here.home_ids(viewer) == []  # the star's (no) tweets kept here
-        remote = here.core.metrics.registry.get_sample_value
-        labels = {"source": "remote"}
-        applied = remote("starling_reader_cache_invalidations_total", labels) or 0.0
+        apps.mark()
 
-        r = await there.client.post(
+        r = await apps.there.client.post(
             "/api/v1/tweets", json={"text": "from there"}, headers=star.headers
         )
         assert r.status_code == 201, r.text
-        async with asyncio.timeout(GUARD_S):
-            while remote("starling_reader_cache_invalidations_total", labels) == applied:
-                await anext(watch)  # see the test above for why one turn suffices
-                await asyncio.sleep(0)
+        await apps.applied_since_mark()
 
         assert await here.home_ids(viewer) == [int(r.json()["id"])]
-    finally:
-        await watch.close()
-        await there.close()
-        await here.close()
 
 
 async def test_a_read_pulling_from_many_authors_is_one_store_query(
