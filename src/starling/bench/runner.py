@@ -68,6 +68,8 @@ BURST_RATE = 1_000.0
 THROUGHPUT_TWEETS = 25
 """Posts of the fan-out throughput probe by the 10% celebrity (40,472 followers with the
 overlay): ~1 M timeline writes."""
+THROUGHPUT_FOLLOWER_CHUNK = 5_000
+"""Followers read per store query while the probe makes their timelines present."""
 THROUGHPUT_CONCURRENCY = 64
 """Timelines made present at once by the probe's setup (cache calls in flight, within
 redis-py's default pool of 100 connections)."""
@@ -383,12 +385,14 @@ async def _make_present(server: servers.Server, author_id: int) -> int:
     try:
         after = 0
         while True:
-            chunk = await store.follower_ids_after(author_id, after_id=after, limit=5_000)
+            chunk = await store.follower_ids_after(
+                author_id, after_id=after, limit=THROUGHPUT_FOLLOWER_CHUNK
+            )
             for i in range(0, len(chunk), THROUGHPUT_CONCURRENCY):
                 part = chunk[i : i + THROUGHPUT_CONCURRENCY]
                 await asyncio.gather(*(cache.create(uid, []) for uid in part))
             made += len(chunk)
-            if len(chunk) < 5_000:
+            if len(chunk) < THROUGHPUT_FOLLOWER_CHUNK:
                 return made
             after = chunk[-1]
     finally:

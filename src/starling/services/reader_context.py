@@ -35,8 +35,8 @@ import logging
 import operator
 import secrets
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
-from typing import Final
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Final, Literal, TypeVar, cast
 
 import msgspec
 
@@ -68,6 +68,10 @@ they follow (at most 3 in the benchmark's overlay); a read pulling from more (th
 baseline merges every followee, up to 626 on the real graph) is one store query that
 merges them all, not one kept list per author: measured, per-author lists took the pull
 baseline's home reads from 1,367 to 199 per second (cold lists, 626-way merges)."""
+
+_T = TypeVar("_T")
+_Kind = Literal["celebrities", "hidden", "authored"]
+"""The per-user answers :meth:`ReaderContextCache._kept` keeps (``_Entry`` slots)."""
 
 RESUBSCRIBE_DELAY_S: Final = 1.0
 """Pause before subscribing again after the bus could not be reached."""
@@ -156,34 +160,43 @@ class ReaderContextCache:
     async def celebrity_followee_ids(self, viewer_id: int) -> Sequence[int]:
         """Ids of the users ``viewer_id`` follows who have at least the celebrity
         threshold of followers (``Store.celebrity_followee_ids``), at most one TTL old."""
-        entry = self._fresh(viewer_id)
-        if entry is not None and entry.celebrities is not None:
-            self._hit["celebrities"].inc()
-            return entry.celebrities
-        self._miss["celebrities"].inc()
-        epoch, loaded_at = self._epoch, self._clock.now_ms()
-        found = await self._store.celebrity_followee_ids(viewer_id, self._threshold)
-        celebrities = tuple(found)
-        entry = self._storable(viewer_id, epoch, loaded_at)
-        if entry is not None:
-            entry.celebrities = celebrities
-        return celebrities
+        return await self._kept("celebrities", viewer_id, self._load_celebrities)
 
     async def hidden_author_ids(self, viewer_id: int) -> frozenset[int]:
         """Ids of the authors hidden from ``viewer_id`` (blocked either way, muted;
         ``Store.hidden_author_ids``), at most one TTL old."""
-        entry = self._fresh(viewer_id)
-        if entry is not None and entry.hidden is not None:
-            self._hit["hidden"].inc()
-            return entry.hidden
-        self._miss["hidden"].inc()
-        epoch, loaded_at = self._epoch, self._clock.now_ms()
+        return await self._kept("hidden", viewer_id, self._load_hidden)
+
+    async def _load_celebrities(self, viewer_id: int) -> tuple[int, ...]:
+        return tuple(await self._store.celebrity_followee_ids(viewer_id, self._threshold))
+
+    async def _load_hidden(self, viewer_id: int) -> frozenset[int]:
         found = await self._store.hidden_author_ids(viewer_id)
-        hidden = frozenset(found) if found else _NO_ONE
-        entry = self._storable(viewer_id, epoch, loaded_at)
+        return frozenset(found) if found else _NO_ONE
+
+    async def _load_authored(self, author_id: int) -> tuple[int, ...]:
+        found = await self._store.tweet_ids_by_authors(
+            [author_id], max_id=None, limit=AUTHORED_DEPTH
+        )
+        return tuple(found)
+
+    async def _kept(self, kind: _Kind, user_id: int, load: Callable[[int], Awaitable[_T]]) -> _T:
+        """The ``kind`` field of ``user_id``'s entry while it is fresh; else
+        ``load(user_id)``, kept unless an invalidation raced the load. ``kind`` names
+        both the :class:`_Entry` slot and the lookups metric's label."""
+        entry = self._fresh(user_id)
         if entry is not None:
-            entry.hidden = hidden
-        return hidden
+            value = getattr(entry, kind)
+            if value is not None:
+                self._hit[kind].inc()
+                return cast(_T, value)
+        self._miss[kind].inc()
+        epoch, loaded_at = self._epoch, self._clock.now_ms()
+        loaded = await load(user_id)
+        entry = self._storable(user_id, epoch, loaded_at)
+        if entry is not None:
+            setattr(entry, kind, loaded)
+        return loaded
 
     async def users(self, user_ids: Iterable[int]) -> dict[int, User]:
         """The users among ``user_ids`` that exist (``Store.get_users``), each row at
@@ -228,7 +241,7 @@ class ReaderContextCache:
             return await self._store.tweet_ids_by_authors(author_ids, max_id=max_id, limit=limit)
         runs: list[Sequence[int]] = []
         for author_id in author_ids:
-            newest = await self._newest_authored(author_id)
+            newest = await self._kept("authored", author_id, self._load_authored)
             # newest is descending: the ids below max_id start where -id passes -max_id.
             start = 0 if max_id is None else bisect.bisect_right(newest, -max_id, key=operator.neg)
             below = newest[start : start + limit]
@@ -239,22 +252,6 @@ class ReaderContextCache:
                 )
             runs.append(below)
         return merge_newest_first(runs, limit)
-
-    async def _newest_authored(self, author_id: int) -> tuple[int, ...]:
-        entry = self._fresh(author_id)
-        if entry is not None and entry.authored is not None:
-            self._hit["authored"].inc()
-            return entry.authored
-        self._miss["authored"].inc()
-        epoch, loaded_at = self._epoch, self._clock.now_ms()
-        found = await self._store.tweet_ids_by_authors(
-            [author_id], max_id=None, limit=AUTHORED_DEPTH
-        )
-        newest = tuple(found)
-        entry = self._storable(author_id, epoch, loaded_at)
-        if entry is not None:
-            entry.authored = newest
-        return newest
 
     async def authored(self, author_id: int, *, followers_count: int) -> None:
         """``author_id`` (with ``followers_count`` followers) stored a tweet or a retweet.

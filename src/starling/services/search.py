@@ -125,18 +125,12 @@ class SearchService:
         """Apply one event (the ``search`` consumer group's handler): index a posted
         tweet, remove a deleted one; other events are ignored. Retweets are not indexed:
         they have no text of their own, and their original is indexed already."""
-        if isinstance(event, TweetPosted):
-            tweet = await self._store.get_tweet(event.tweet_id)
-            # None: deleted meanwhile, and TweetDeleted follows.
-            if tweet is not None and tweet.retweet_of_id is None:
-                await self._index.index_tweets([tweet])
-        elif isinstance(event, TweetDeleted):
-            await self._index.remove_tweets([event.tweet_id])
+        await self.handle_many([event])
 
     async def handle_many(self, events: Sequence[AnyEvent]) -> None:
         """:meth:`handle` for a batch, in one index write of the posted tweets that still
-        exist and one removal of the deleted ones (a tweet posted and deleted within the
-        batch is gone from the store, so it is not indexed)."""
+        exist (one deleted meanwhile is gone from the store, and its ``TweetDeleted``
+        follows) and one removal of the deleted ones."""
         posted = [e.tweet_id for e in events if isinstance(e, TweetPosted)]
         deleted = [e.tweet_id for e in events if isinstance(e, TweetDeleted)]
         if posted:

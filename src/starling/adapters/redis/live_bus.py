@@ -40,7 +40,7 @@ from starling.ports import BackendUnavailable
 log = logging.getLogger(__name__)
 
 SCAN_LISTENED_MAX: Final = 5_000
-"""Listened channels up to which :meth:`RedisLiveBus.publish_many` lists them all (a
+"""Listened channels up to which :meth:`RedisLiveBus.publish_to_readers` lists them all (a
 reply about the size of a fan-out chunk's names); above, it asks per channel."""
 
 RESCAN_EVERY: Final = 64
