@@ -40,7 +40,7 @@ from starling.services.conversations import ConversationService
 from starling.services.counts_cache import CountsCache
 from starling.services.credentials import Passwords, Tokens
 from starling.services.engagement import EngagementService
-from starling.services.fanout import FanoutService
+from starling.services.feed_manager import FeedManager
 from starling.services.graph import GraphService
 from starling.services.hydration import Hydrator
 from starling.services.live import LivePublisher
@@ -83,7 +83,7 @@ class App:
     timelines: TimelineService
     reader_context: ReaderContextCache
     conversations: ConversationService
-    fanout: FanoutService
+    feed: FeedManager
     hydrator: Hydrator
     engagement: EngagementService
     moderation: ModerationService
@@ -279,28 +279,28 @@ async def build(
         clock=clock,
         bus=live_bus,
         metrics=metrics,
-        threshold=policy.threshold,
+        policy=policy,
         ttl_s=settings.reader_cache_ttl,
     )
     counts = CountsCache(store=store, clock=clock, ttl_s=settings.counts_cache_ttl)
     hydrator = Hydrator(store=store, tweet_cache=tweet_cache, users=reader_context, counts=counts)
-    timelines = TimelineService(
+    # The one holder of the timeline cache: every service changes timelines through it.
+    feed = FeedManager(
         store=store,
         cache=cache,
-        hydrator=hydrator,
-        rules=rules,
-        policy=policy,
-        metrics=metrics,
         reader_context=reader_context,
-    )
-    fanout = FanoutService(
-        store=store,
-        cache=cache,
         rules=rules,
         policy=policy,
         metrics=metrics,
         clock=clock,
         live=publisher,
+    )
+    timelines = TimelineService(
+        store=store,
+        feed=feed,
+        hydrator=hydrator,
+        metrics=metrics,
+        reader_context=reader_context,
     )
     notifications = NotificationService(store=store, ids=ids, clock=clock, live=publisher)
     search_index = _make_search_index(store)
@@ -311,7 +311,7 @@ async def build(
     trend_counter = _make_trend_counter(settings, trend_config)
     trends = TrendService(store=store, counter=trend_counter, clock=clock, config=trend_config)
     if run_workers:
-        fanout_worker.register(event_log, fanout)
+        fanout_worker.register(event_log, feed)
         notifications_worker.register(event_log, notifications)
         search_worker.register(event_log, search)
         trends_worker.register(event_log, trends)
@@ -347,9 +347,8 @@ async def build(
         graph=GraphService(
             store=store,
             event_log=event_log,
-            timelines=timelines,
+            feed=feed,
             reader_context=reader_context,
-            policy=policy,
             ids=ids,
             clock=clock,
         ),
@@ -358,7 +357,7 @@ async def build(
         conversations=ConversationService(
             store=store, timelines=timelines, reader_context=reader_context
         ),
-        fanout=fanout,
+        feed=feed,
         hydrator=hydrator,
         engagement=EngagementService(
             store=store, event_log=event_log, ids=ids, clock=clock, metrics=metrics, counts=counts
@@ -366,7 +365,7 @@ async def build(
         moderation=ModerationService(
             store=store,
             event_log=event_log,
-            cache=cache,
+            feed=feed,
             reader_context=reader_context,
             ids=ids,
             clock=clock,

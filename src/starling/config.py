@@ -78,7 +78,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
             fanout_chunk_size=self.fanout_chunk_size,
         )
 
-    def fanout_policy(self) -> feed.ThresholdPolicy:
+    def fanout_policy(self) -> feed.FanoutPolicy:
         """The push/pull policy ``fanout_strategy`` selects (see :func:`feed.policy_for`)."""
         return feed.policy_for(self.fanout_strategy, self.celebrity_threshold)
 

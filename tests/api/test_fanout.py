@@ -146,7 +146,7 @@ async def test_crash_between_commit_and_fanout_still_delivers_after_restart(
     assert await starling.core.event_log.pending() == 1
 
     restarted = OutboxEventLog(starling.core.store, starling.core.metrics)
-    fanout_worker.register(restarted, starling.core.fanout)
+    fanout_worker.register(restarted, starling.core.feed)
     await restarted.start()
     try:
         await restarted.drain()

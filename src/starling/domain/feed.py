@@ -61,9 +61,22 @@ class FeedRules:
 
 
 class FanoutPolicy(Protocol):
-    """Decides, per author, whether a new tweet is pushed to followers or pulled at read."""
+    """Decides, per author, whether a new tweet is pushed to followers or pulled at read.
 
-    def should_push(self, followers_count: int) -> bool: ...
+    Consumers (fan-out, rebuild, the reader's pull set) use this protocol only, never a
+    concrete policy class.
+    """
+
+    @property
+    def threshold(self) -> int:
+        """Followers from which an author is pulled: the parameter of the pull-set query
+        (``Store.celebrity_followee_ids``), which is this policy's rule in SQL."""
+        ...
+
+    def is_pulled(self, followers_count: int) -> bool:
+        """Whether an author with ``followers_count`` followers is pulled at read time
+        (a celebrity) rather than pushed to followers' cached timelines."""
+        ...
 
 
 class ThresholdPolicy:
@@ -76,11 +89,32 @@ class ThresholdPolicy:
     def __init__(self, threshold: int) -> None:
         self.threshold = threshold
 
+    def is_pulled(self, followers_count: int) -> bool:
+        # THE celebrity rule; everything else asks a FanoutPolicy (the pull-set SQL takes
+        # ``threshold`` as its parameter).
+        return followers_count >= self.threshold
+
     def should_push(self, followers_count: int) -> bool:
-        return followers_count < self.threshold
+        """The opposite of :meth:`is_pulled`."""
+        return not self.is_pulled(followers_count)
 
     def is_celebrity(self, followers_count: int) -> bool:
-        return not self.should_push(followers_count)
+        """Same as :meth:`is_pulled`."""
+        return self.is_pulled(followers_count)
+
+
+def follow_makes_pulled(policy: FanoutPolicy, followers_before: int) -> bool:
+    """Whether a follow taking an author from ``followers_before`` followers to one more
+    makes them pulled: fan-out stops pushing their tweets, so their followers must
+    start pulling them."""
+    return not policy.is_pulled(followers_before) and policy.is_pulled(followers_before + 1)
+
+
+def unfollow_makes_pushed(policy: FanoutPolicy, followers_before: int) -> bool:
+    """Whether an unfollow taking an author from ``followers_before`` followers to one
+    fewer makes them pushed again: readers stop pulling their tweets, so their recent
+    tweets must be pushed into the followers' cached timelines once."""
+    return policy.is_pulled(followers_before) and not policy.is_pulled(followers_before - 1)
 
 
 FanoutStrategy = Literal["hybrid", "push", "pull"]

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from starling.domain.errors import CannotFollowSelf, Forbidden, UserNotFound
 from starling.domain.events import Followed, Unfollowed
-from starling.domain.feed import ThresholdPolicy
 from starling.domain.ids import SnowflakeGenerator
 from starling.domain.model import Page, User
 from starling.ports import Clock, EventLog, Store
+from starling.services.feed_manager import FeedManager
 from starling.services.reader_context import ReaderContextCache
-from starling.services.timelines import TimelineService
 
 
 class GraphService:
@@ -22,17 +21,15 @@ class GraphService:
         *,
         store: Store,
         event_log: EventLog,
-        timelines: TimelineService,
+        feed: FeedManager,
         reader_context: ReaderContextCache,
-        policy: ThresholdPolicy,
         ids: SnowflakeGenerator,
         clock: Clock,
     ) -> None:
         self._store = store
         self._event_log = event_log
-        self._timelines = timelines
+        self._feed = feed
         self._reader_context = reader_context
-        self._policy = policy
         self._ids = ids
         self._clock = clock
 
@@ -59,15 +56,14 @@ class GraphService:
         created = await self._store.follow(follower_id, followee_id, [event])
         if created:
             self._event_log.notify()
-            before = followee.followers_count
-            if self._policy.should_push(before) and self._policy.is_celebrity(before + 1):
+            if self._feed.follow_makes_pulled(followee.followers_count):
                 # The followee just became a celebrity: fan-out stops pushing their tweets,
                 # so every follower must pull them from now on. (Concurrent follows may
                 # both miss the crossing; the cache's TTL bounds that.)
                 await self._reader_context.invalidate_everyone()
             else:
                 await self._reader_context.invalidate([follower_id])
-            await self._timelines.backfill(follower_id=follower_id, followee_id=followee_id)
+            await self._feed.merge_into_home(owner_id=follower_id, author_id=followee_id)
         return created
 
     async def unfollow(self, *, follower_id: int, followee_id: int) -> bool:
@@ -87,7 +83,7 @@ class GraphService:
             # followers' entries expire they also pull what is now pushed, and the merge
             # drops the duplicates.
             await self._reader_context.invalidate([follower_id])
-            await self._timelines.unmerge(follower_id=follower_id, followee_id=followee_id)
+            await self._feed.unmerge_from_home(owner_id=follower_id, author_id=followee_id)
         return removed
 
     async def _page(self, ids: list[int], limit: int) -> tuple[list[User], Page]:

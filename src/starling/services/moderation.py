@@ -1,4 +1,4 @@
-"""Block and mute (issue 4).
+"""Block and mute.
 
 A block is mutual in effect: neither user can follow the other, the follows between
 them are removed, and neither sees the other's tweets in their home timeline; the
@@ -6,22 +6,20 @@ blocked user also cannot reply to, or read, the blocker's tweets. A mute is one-
 silent: the muted user's tweets leave the muter's home timeline, nothing else changes.
 Both are enforced at read time (``hidden_author_ids``, cached per process by
 :class:`~starling.services.reader_context.ReaderContextCache`, which every change here
-invalidates for both sides), so cached timeline entries need no rewrite for a mute, and
-unmuting brings the tweets back at once.
+invalidates for both sides). The cached home timelines follow suit through the
+:class:`~starling.services.feed_manager.FeedManager`, as Mastodon's BlockService,
+MuteService and UnmuteService do: a block or a mute unmerges the author, so pages are not
+thinned by entries the read drops; an unmute merges a followee back at once.
 """
 
 from __future__ import annotations
 
-import logging
-
 from starling.domain.errors import InvalidInput, UserNotFound
 from starling.domain.events import Event, Unfollowed
-from starling.domain.feed import TIMELINE_MAX
 from starling.domain.ids import SnowflakeGenerator
-from starling.ports import BackendUnavailable, Clock, EventLog, Store, TimelineCache
+from starling.ports import Clock, EventLog, Store
+from starling.services.feed_manager import FeedManager
 from starling.services.reader_context import ReaderContextCache
-
-log = logging.getLogger(__name__)
 
 
 class ModerationService:
@@ -32,14 +30,14 @@ class ModerationService:
         *,
         store: Store,
         event_log: EventLog,
-        cache: TimelineCache,
+        feed: FeedManager,
         reader_context: ReaderContextCache,
         ids: SnowflakeGenerator,
         clock: Clock,
     ) -> None:
         self._store = store
         self._event_log = event_log
-        self._cache = cache
+        self._feed = feed
         self._reader_context = reader_context
         self._ids = ids
         self._clock = clock
@@ -55,9 +53,9 @@ class ModerationService:
 
         In one transaction: the block, removal of the follows between the two both ways
         (with their counts) and an ``Unfollowed`` event per removed follow, so consumers
-        treat them as ordinary unfollows. Then each side's recent tweets are removed
-        from the other's cached home timeline (reads filter them anyway; this keeps the
-        cache honest). Raises ``UserNotFound``, ``InvalidInput`` (code
+        treat them as ordinary unfollows. Then each side's tweets are removed from the
+        other's cached home timeline (reads filter them anyway; this keeps the cache
+        honest). Raises ``UserNotFound``, ``InvalidInput`` (code
         ``cannot_block_self``).
         """
         await self._check(blocker_id, blocked_id, "block")
@@ -77,18 +75,9 @@ class ModerationService:
         self._event_log.notify()
         # Both sides: each one's follows and hidden authors changed.
         await self._reader_context.invalidate([blocker_id, blocked_id])
-        await self._unmerge(blocker_id, blocked_id)
-        await self._unmerge(blocked_id, blocker_id)
+        await self._feed.unmerge_from_home(owner_id=blocker_id, author_id=blocked_id)
+        await self._feed.unmerge_from_home(owner_id=blocked_id, author_id=blocker_id)
         return created
-
-    async def _unmerge(self, owner_id: int, author_id: int) -> None:
-        """Remove ``author_id``'s recent tweets from ``owner_id``'s cached timeline."""
-        ids = await self._store.tweet_ids_by_authors([author_id], max_id=None, limit=TIMELINE_MAX)
-        try:
-            await self._cache.remove([owner_id], ids)
-        except BackendUnavailable:
-            # Reads filter blocked authors anyway; the cache is only tidied.
-            log.warning("timeline cache unavailable: no unmerge after block for %d", owner_id)
 
     async def unblock(self, *, blocker_id: int, blocked_id: int) -> bool:
         """Lift a block; True if there was one. Follows are not restored. Raises
@@ -106,12 +95,17 @@ class ModerationService:
         created = await self._store.mute(muter_id, muted_id, self._clock.now_ms())
         if created:
             await self._reader_context.invalidate([muter_id])
+            await self._feed.unmerge_from_home(owner_id=muter_id, author_id=muted_id)
         return created
 
     async def unmute(self, *, muter_id: int, muted_id: int) -> bool:
-        """Lift a mute; True if there was one. Raises ``UserNotFound``, ``InvalidInput``."""
+        """Lift a mute; True if there was one. A followee's tweets are merged back into
+        the muter's cached home timeline before this returns, so the next read shows
+        them. Raises ``UserNotFound``, ``InvalidInput``."""
         await self._check(muter_id, muted_id, "mute")
         removed = await self._store.unmute(muter_id, muted_id)
         if removed:
             await self._reader_context.invalidate([muter_id])
+            if await self._store.is_following(muter_id, muted_id):
+                await self._feed.merge_into_home(owner_id=muter_id, author_id=muted_id)
         return removed

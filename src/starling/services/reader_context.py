@@ -40,7 +40,7 @@ from typing import Final, Literal, TypeVar, cast
 
 import msgspec
 
-from starling.domain.feed import merge_newest_first
+from starling.domain.feed import FanoutPolicy, merge_newest_first
 from starling.domain.model import User
 from starling.metrics import Metrics
 from starling.ports import BackendUnavailable, Clock, LiveBus, LiveSubscription, Store
@@ -124,14 +124,14 @@ class ReaderContextCache:
         clock: Clock,
         bus: LiveBus,
         metrics: Metrics,
-        threshold: int,
+        policy: FanoutPolicy,
         ttl_s: float,
         max_viewers: int = MAX_VIEWERS,
     ) -> None:
         self._store = store
         self._clock = clock
         self._bus = bus
-        self._threshold = threshold
+        self._policy = policy
         self._ttl_ms = round(ttl_s * 1000)
         self._max_viewers = max_viewers
         self._entries: OrderedDict[int, _Entry] = OrderedDict()
@@ -168,7 +168,7 @@ class ReaderContextCache:
         return await self._kept("hidden", viewer_id, self._load_hidden)
 
     async def _load_celebrities(self, viewer_id: int) -> tuple[int, ...]:
-        return tuple(await self._store.celebrity_followee_ids(viewer_id, self._threshold))
+        return tuple(await self._store.celebrity_followee_ids(viewer_id, self._policy.threshold))
 
     async def _load_hidden(self, viewer_id: int) -> frozenset[int]:
         found = await self._store.hidden_author_ids(viewer_id)
@@ -258,7 +258,7 @@ class ReaderContextCache:
         When that makes them pulled (a celebrity), their kept newest ids are dropped here
         and in the other processes, so readers see it on their next read; other authors'
         tweets are pushed, and nothing is kept for them. Best effort: never raises."""
-        if followers_count >= self._threshold:
+        if self._policy.is_pulled(followers_count):
             await self.invalidate([author_id])
 
     def _fresh(self, viewer_id: int) -> _Entry | None:

@@ -1,16 +1,15 @@
 """Home and user timelines: cached ids (push) merged with celebrities' ids (pull).
 
-Read path (DESIGN.md "Data flow"): cached ids below the cursor ⊕ recent ids of the
-celebrities the viewer follows → k-way merge newest-first → hydrate tweets and authors
+Read path (DESIGN.md "Data flow"): the home ids below the cursor from
+:meth:`FeedManager.home_ids` (cached ids ⊕ recent ids of the celebrities the viewer
+follows, k-way merged newest-first) → hydrate tweets and authors
 in one batch each → drop what no longer exists and what the viewer must not see
-(authors blocked either way or muted) → page + cursor. The followed celebrities and the
-hidden authors come from the per-process :class:`ReaderContextCache`, so a read usually
-runs neither query.
+(authors blocked either way or muted) → page + cursor. The hidden authors come from the
+per-process :class:`ReaderContextCache`, so a read usually runs no query for them.
 """
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import logging
 from collections import deque
@@ -20,23 +19,14 @@ from collections.abc import Set as AbstractSet
 import msgspec
 
 from starling.domain.errors import Forbidden, TweetNotFound, UserNotFound
-from starling.domain.feed import (
-    REPEAT_WINDOW,
-    FeedRules,
-    ThresholdPolicy,
-    is_repeat,
-    merge_newest_first,
-)
+from starling.domain.feed import REPEAT_WINDOW, is_repeat
 from starling.metrics import Metrics
-from starling.ports import BackendUnavailable, Store, TimelineCache
+from starling.ports import BackendUnavailable, Store
+from starling.services.feed_manager import FeedManager
 from starling.services.hydration import Hydrator, TweetView
 from starling.services.reader_context import ReaderContextCache
 
 log = logging.getLogger(__name__)
-
-LATE_WINDOW = 100
-"""Newest ids re-read after a rebuild's write: tweets committed in the milliseconds the
-rebuild took (far fewer than 100 on one machine)."""
 
 MAX_FILL_ROUNDS = 4
 """Extra reads when deleted tweets thin out a page, before returning a short page."""
@@ -120,25 +110,16 @@ class TimelineService:
         self,
         *,
         store: Store,
-        cache: TimelineCache,
+        feed: FeedManager,
         hydrator: Hydrator,
-        rules: FeedRules,
-        policy: ThresholdPolicy,
         metrics: Metrics,
         reader_context: ReaderContextCache,
     ) -> None:
         self._store = store
-        self._cache = cache
+        self._feed = feed
         self._reader_context = reader_context
         self._hydrator = hydrator
-        self._rules = rules
-        self._policy = policy
-        self._metrics = metrics
-        self._reads = {
-            source: metrics.timeline_reads.labels(source=source)
-            for source in ("cache", "rebuild", "store")
-        }
-        self._rebuilds: dict[int, asyncio.Future[None]] = {}
+        self._pulled_reads = metrics.timeline_reads.labels(source="store")
 
     # --- reads -----------------------------------------------------------------------
     async def home(self, *, viewer_id: int, max_id: int | None, limit: int) -> TimelinePage:
@@ -153,31 +134,15 @@ class TimelineService:
             return await self._hybrid_home(viewer_id, max_id, limit)
         except BackendUnavailable:
             log.warning("timeline cache unavailable: home timeline of %d by pull", viewer_id)
-            self._reads["store"].inc()
+            self._pulled_reads.inc()
             return await self.pulled_home(viewer_id=viewer_id, max_id=max_id, limit=limit)
 
     async def _hybrid_home(self, viewer_id: int, max_id: int | None, limit: int) -> TimelinePage:
-        source = "cache"
-        celebrities = await self._reader_context.celebrity_followee_ids(viewer_id)
-
         async def fetch(cursor: int | None, want: int) -> list[int]:
-            nonlocal source
-            running = self._rebuilds.get(viewer_id)
-            if running is not None:
-                # The timeline is present but still filling: wait rather than read it half-built.
-                await asyncio.shield(running)
-            cached = await self._cache.read(viewer_id, max_id=cursor, limit=want)
-            if cached is None:
-                await self.rebuild(viewer_id=viewer_id)
-                source = "rebuild"
-                cached = await self._cache.read(viewer_id, max_id=cursor, limit=want) or []
-            pulled = await self._reader_context.authored_ids(celebrities, max_id=cursor, limit=want)
-            return merge_newest_first((cached, pulled), want)
+            return await self._feed.home_ids(viewer_id, max_id=cursor, limit=want)
 
         hidden = await self._reader_context.hidden_author_ids(viewer_id)
-        page = await self._fill(fetch, max_id, limit, hidden)
-        self._reads[source].inc()
-        return page
+        return await self._fill(fetch, max_id, limit, hidden)
 
     async def pulled_home(self, *, viewer_id: int, max_id: int | None, limit: int) -> TimelinePage:
         """The home timeline computed from the store alone (fan-out on read): the reference
@@ -265,71 +230,3 @@ class TimelineService:
     async def hydrate(self, tweet_ids: Sequence[int]) -> list[TweetView]:
         """See :meth:`Hydrator.hydrate`."""
         return await self._hydrator.hydrate(tweet_ids)
-
-    # --- cache maintenance -----------------------------------------------------------
-    async def _pushed_authors(self, user_id: int) -> list[int]:
-        followees = await self._store.followee_ids(user_id)
-        celebrities = set(await self._store.celebrity_followee_ids(user_id, self._policy.threshold))
-        return [user_id, *(f for f in followees if f not in celebrities)]
-
-    async def rebuild(self, *, viewer_id: int) -> None:
-        """Recreate a missing home timeline from the store: the newest ``timeline_max``
-        tweets of the viewer and their non-celebrity followees.
-
-        Single-flight within a process: concurrent callers for one viewer share one
-        rebuild, and readers wait for it. The timeline only becomes present with its
-        ids (never half-built), and the cache merges rather than replaces, so ids
-        pushed meanwhile survive.
-        """
-        running = self._rebuilds.get(viewer_id)
-        if running is not None:
-            await asyncio.shield(running)
-            return
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._rebuilds[viewer_id] = future
-        try:
-            authors = await self._pushed_authors(viewer_id)
-            ids = await self._store.tweet_ids_by_authors(
-                authors, max_id=None, limit=self._rules.timeline_max
-            )
-            await self._cache.create(viewer_id, ids)
-            # A tweet committed after the query above but fanned out before create() found
-            # no timeline to push into; one more query for newer ids catches it. Later
-            # ones are pushed, since the timeline is present from create() on.
-            newest = ids[0] if ids else 0
-            late = await self._store.tweet_ids_by_authors(authors, max_id=None, limit=LATE_WINDOW)
-            await self._cache.merge(viewer_id, [i for i in late if i > newest])
-            self._metrics.timeline_rebuilds.inc()
-            future.set_result(None)
-        except BaseException as exc:
-            future.set_exception(exc)
-            raise
-        finally:
-            del self._rebuilds[viewer_id]
-            if future.done() and not future.cancelled():
-                future.exception()  # mark retrieved: waiters re-raise it themselves
-
-    async def backfill(self, *, follower_id: int, followee_id: int) -> None:
-        """After a follow: merge the followee's recent tweets into the follower's cached
-        timeline (celebrities are pulled at read, so nothing to do for them)."""
-        followee = await self._store.get_user(followee_id)
-        if followee is None or not self._policy.should_push(followee.followers_count):
-            return
-        ids = await self._store.tweet_ids_by_authors(
-            [followee_id], max_id=None, limit=self._rules.timeline_max
-        )
-        try:
-            await self._cache.merge(follower_id, ids)
-        except BackendUnavailable:
-            # The follow itself is committed; the timeline is rebuilt when the cache is back.
-            log.warning("timeline cache unavailable: no backfill for %d", follower_id)
-
-    async def unmerge(self, *, follower_id: int, followee_id: int) -> None:
-        """After an unfollow: remove the former followee's tweets from the cached timeline."""
-        ids = await self._store.tweet_ids_by_authors(
-            [followee_id], max_id=None, limit=self._rules.timeline_max
-        )
-        try:
-            await self._cache.remove([follower_id], ids)
-        except BackendUnavailable:
-            log.warning("timeline cache unavailable: no unmerge for %d", follower_id)

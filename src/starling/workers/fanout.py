@@ -1,13 +1,13 @@
-"""The fan-out consumer group: hands each event to :class:`FanoutService`."""
+"""The fan-out consumer group: hands each event to :meth:`FeedManager.handle`."""
 
 from __future__ import annotations
 
 from starling.ports import EventLog
-from starling.services.fanout import FanoutService
+from starling.services.feed_manager import FeedManager
 
 GROUP = "fanout"
 
 
-def register(event_log: EventLog, fanout: FanoutService) -> None:
-    """Subscribe the fan-out service to ``event_log`` as consumer group ``fanout``."""
-    event_log.subscribe(GROUP, fanout.handle)
+def register(event_log: EventLog, feed: FeedManager) -> None:
+    """Subscribe the feed manager to ``event_log`` as consumer group ``fanout``."""
+    event_log.subscribe(GROUP, feed.handle)
