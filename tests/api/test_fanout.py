@@ -115,6 +115,31 @@ async def test_unfollowing_a_celebrity_removes_their_tweets(starling: Harness) -
     assert await starling.home_ids(fans[1]) == [tweet_id]
 
 
+async def test_unfollow_removes_tweets_pushed_before_the_author_became_pulled(
+    make_starling: HarnessFactory,
+) -> None:
+    """An entry pushed while the author was ordinary stays in the cached timeline while
+    the author, now pulled, writes more than ``timeline_max`` tweets that are not
+    pushed; unfollowing must still remove it (not only the author's newest ids)."""
+    starling = await make_starling(celebrity_threshold=3, timeline_max=2)
+    reader, author = await starling.register(), await starling.register()
+    await starling.follow(reader, author)
+    await starling.home_ids(reader)  # cached
+    early = await starling.post(author, "pushed while ordinary")
+    await starling.drain()
+    await _followed_by(starling, author, 3)  # four followers: pulled from now on
+    later = [await starling.post(author, f"pulled {i}") for i in range(2)]
+    await starling.drain()
+    assert await starling.core.cache.read(reader.id, max_id=None, limit=5) == [early]
+    assert await starling.home_ids(reader) == [*later[::-1], early]
+
+    await starling.unfollow(reader, author)  # three followers left: still pulled
+    await starling.drain()
+
+    assert await starling.core.cache.read(reader.id, max_id=None, limit=5) == []
+    assert await starling.home_ids(reader) == []
+
+
 async def test_deleted_tweet_leaves_every_home_timeline(starling: Harness) -> None:
     author = await starling.register()
     fans = await _followed_by(starling, author, 2)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from conftest import Account, Harness
+from conftest import TEST_THRESHOLD, Account, Harness, HarnessFactory
+from starling.domain.feed import TIMELINE_MAX
 
 
 async def _block(starling: Harness, blocker: Account, blocked: Account) -> None:
@@ -118,6 +119,54 @@ async def test_mute_hides_tweets_from_the_muters_home_until_unmuted(starling: Ha
     r = await starling.client.delete(f"/api/v1/users/{bob.id}/mute", headers=alice.headers)
     assert r.json() == {"muting": False}
     assert await starling.home_ids(alice) == [t for _, t in reversed(posted)]
+
+
+async def test_mute_unmerges_from_the_cached_home_and_unmute_merges_back(
+    starling: Harness,
+) -> None:
+    alice, bob, carol = [await starling.register() for _ in range(3)]
+    await starling.follow(alice, bob)
+    await starling.home_ids(alice)  # cached
+    from_bob = await starling.post(bob, "bob speaks")
+    from_carol = await starling.post(carol, "carol speaks")
+    await starling.retweet(bob, from_carol)  # bob's retweet leaves with bob's tweets
+    await starling.drain()
+    cache = starling.core.cache
+    assert len(await cache.read(alice.id, max_id=None, limit=5) or []) == 2
+
+    await _mute(starling, alice, bob)
+    assert await cache.read(alice.id, max_id=None, limit=5) == []
+
+    r = await starling.client.delete(f"/api/v1/users/{bob.id}/mute", headers=alice.headers)
+    assert r.json() == {"muting": False}
+    assert len(await cache.read(alice.id, max_id=None, limit=5) or []) == 2
+    assert from_bob in await starling.home_ids(alice)
+
+
+async def test_block_unmerges_every_cached_tweet_under_the_configured_timeline_max(
+    make_starling: HarnessFactory,
+) -> None:
+    """The block's unmerge honours STARLING_TIMELINE_MAX: with a cap above the default
+    (800), a cached timeline can hold more than 800 tweets of the blocked author, and
+    all of them go. (An unmerge of the newest 800 left the oldest behind; after an
+    unblock it showed in the home timeline of someone who no longer follows its author.)"""
+    starling = await make_starling(
+        celebrity_threshold=TEST_THRESHOLD, timeline_max=TIMELINE_MAX + 1
+    )
+    alice, bob = await starling.register(), await starling.register()
+    await starling.follow(alice, bob)
+    await starling.home_ids(alice)  # cached
+    posted = [await starling.post(bob, f"bob {i}") for i in range(TIMELINE_MAX + 1)]
+    await starling.drain()
+    cache = starling.core.cache
+    assert await cache.read(alice.id, max_id=None, limit=2 * TIMELINE_MAX) == posted[::-1]
+
+    await _block(starling, alice, bob)
+    r = await starling.client.delete(f"/api/v1/users/{bob.id}/block", headers=alice.headers)
+    assert r.json() == {"blocking": False}
+
+    assert await cache.read(alice.id, max_id=None, limit=2 * TIMELINE_MAX) == []
+    assert await starling.home_ids(alice) == []
 
 
 async def test_mute_hides_a_pulled_celebrity(starling: Harness) -> None:
