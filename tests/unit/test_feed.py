@@ -16,11 +16,14 @@ from starling.domain.feed import (
     FANOUT_CHUNK_SIZE,
     INACTIVE_DAYS,
     TIMELINE_MAX,
+    FanoutPolicy,
     FeedRules,
     ThresholdPolicy,
     below,
+    follow_makes_pulled,
     merge_newest_first,
     trim,
+    unfollow_makes_pushed,
 )
 
 _ID_LISTS = st.lists(
@@ -94,6 +97,16 @@ def test_threshold_of_one_is_pure_pull_and_a_huge_one_pure_push() -> None:
     assert not any(pull.should_push(n) for n in (1, 2, 10, 10**9))
     push = ThresholdPolicy(2**62)
     assert all(push.should_push(n) for n in (0, 1, 10_000, 10**9))
+
+
+@pytest.mark.parametrize("threshold", [1, 2, 3, 10_000])
+def test_crossings_are_the_one_follow_or_unfollow_that_changes_the_rule(threshold: int) -> None:
+    policy: FanoutPolicy = ThresholdPolicy(threshold)
+    assert policy.threshold == threshold
+    for before in range(max(threshold - 3, 0), threshold + 3):
+        assert follow_makes_pulled(policy, before) is (before + 1 == threshold)
+        assert unfollow_makes_pushed(policy, before) is (before == threshold)
+        assert policy.is_pulled(before) is (before >= threshold)
 
 
 def test_default_rules_are_the_design_constants() -> None:

@@ -13,8 +13,8 @@ from starling.services.reader_context import ReaderContextCache
 
 class GraphService:
     """The follow graph. Follow and unfollow are idempotent and adjust the follower's
-    cached home timeline and reader context at once (backfill / removal, followed
-    celebrities), so the next read is right."""
+    cached home timeline (through the :class:`FeedManager`: merge into / unmerge from
+    home) and reader context (followed celebrities) at once, so the next read is right."""
 
     def __init__(
         self,
