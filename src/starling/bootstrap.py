@@ -47,6 +47,7 @@ from starling.services.live import LivePublisher
 from starling.services.media import MediaService
 from starling.services.moderation import ModerationService
 from starling.services.notifications import NotificationService
+from starling.services.read_pipeline import ReadPipeline
 from starling.services.reader_context import ReaderContextCache
 from starling.services.search import SearchService
 from starling.services.stream import StreamService
@@ -85,6 +86,8 @@ class App:
     conversations: ConversationService
     feed: FeedManager
     hydrator: Hydrator
+    reads: ReadPipeline
+    """Every read of tweets and notifications (hydrate, visibility, page, engagement)."""
     engagement: EngagementService
     moderation: ModerationService
     notifications: NotificationService
@@ -284,6 +287,7 @@ async def build(
     )
     counts = CountsCache(store=store, clock=clock, ttl_s=settings.counts_cache_ttl)
     hydrator = Hydrator(store=store, tweet_cache=tweet_cache, users=reader_context, counts=counts)
+    reads = ReadPipeline(store=store, hydrator=hydrator, reader_context=reader_context)
     # The one holder of the timeline cache: every service changes timelines through it.
     feed = FeedManager(
         store=store,
@@ -295,18 +299,12 @@ async def build(
         clock=clock,
         live=publisher,
     )
-    timelines = TimelineService(
-        store=store,
-        feed=feed,
-        hydrator=hydrator,
-        metrics=metrics,
-        reader_context=reader_context,
+    timelines = TimelineService(store=store, feed=feed, reads=reads, metrics=metrics)
+    notifications = NotificationService(
+        store=store, ids=ids, clock=clock, reads=reads, live=publisher
     )
-    notifications = NotificationService(store=store, ids=ids, clock=clock, live=publisher)
     search_index = _make_search_index(store)
-    search = SearchService(
-        store=store, index=search_index, hydrator=hydrator, reader_context=reader_context
-    )
+    search = SearchService(store=store, index=search_index, reads=reads)
     trend_config = trend_config or TrendConfig()
     trend_counter = _make_trend_counter(settings, trend_config)
     trends = TrendService(store=store, counter=trend_counter, clock=clock, config=trend_config)
@@ -354,13 +352,18 @@ async def build(
         ),
         timelines=timelines,
         reader_context=reader_context,
-        conversations=ConversationService(
-            store=store, timelines=timelines, reader_context=reader_context
-        ),
+        conversations=ConversationService(store=store, reads=reads),
         feed=feed,
         hydrator=hydrator,
+        reads=reads,
         engagement=EngagementService(
-            store=store, event_log=event_log, ids=ids, clock=clock, metrics=metrics, counts=counts
+            store=store,
+            event_log=event_log,
+            ids=ids,
+            clock=clock,
+            metrics=metrics,
+            counts=counts,
+            reads=reads,
         ),
         moderation=ModerationService(
             store=store,
@@ -372,14 +375,7 @@ async def build(
         ),
         notifications=notifications,
         live_bus=live_bus,
-        stream=StreamService(
-            store=store,
-            bus=live_bus,
-            hydrator=hydrator,
-            timelines=timelines,
-            notifications=notifications,
-            reader_context=reader_context,
-        ),
+        stream=StreamService(bus=live_bus, reads=reads, timelines=timelines),
         media=MediaService(
             store=store, media_store=_make_media_store(settings), ids=ids, clock=clock
         ),

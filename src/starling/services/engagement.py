@@ -12,6 +12,7 @@ from starling.domain.model import Tweet
 from starling.metrics import Metrics
 from starling.ports import Clock, EventLog, Store
 from starling.services.counts_cache import CountsCache
+from starling.services.read_pipeline import ReadPipeline, TweetPage
 
 
 class LikeState(msgspec.Struct, frozen=True):
@@ -21,18 +22,6 @@ class LikeState(msgspec.Struct, frozen=True):
     tweet_id: int
     liked: bool
     likes_count: int
-
-
-class BookmarkPage(msgspec.Struct, frozen=True):
-    """Bookmarked tweet ids, most recently bookmarked first; ``next_max_id`` is the
-    exclusive bookmark-id cursor of the next page (None on the last page)."""
-
-    tweet_ids: list[int]
-    next_max_id: int | None
-
-    @property
-    def has_more(self) -> bool:
-        return self.next_max_id is not None
 
 
 class EngagementService:
@@ -47,8 +36,10 @@ class EngagementService:
         clock: Clock,
         metrics: Metrics,
         counts: CountsCache,
+        reads: ReadPipeline,
     ) -> None:
         self._store = store
+        self._reads = reads
         self._counts = counts
         self._event_log = event_log
         self._ids = ids
@@ -121,11 +112,23 @@ class EngagementService:
         tweet = await self._tweet(tweet_id, user_id)
         return tweet.id != tweet_id and await self._store.unbookmark(user_id, tweet.id)
 
-    async def bookmarks(self, *, user_id: int, max_id: int | None, limit: int) -> BookmarkPage:
-        """The user's bookmarked tweet ids with bookmark id below ``max_id`` (a cursor
-        from a previous page), most recently bookmarked first, at most ``limit``. Ids of
-        since-deleted tweets are included; hydration drops them."""
-        rows = await self._store.bookmarks_page(user_id, max_id=max_id, limit=limit + 1)
-        page = rows[:limit]
-        next_max_id = page[-1][0] if len(rows) > limit and page else None
-        return BookmarkPage([tweet_id for _, tweet_id in page], next_max_id)
+    async def bookmarks(self, *, user_id: int, max_id: int | None, limit: int) -> TweetPage:
+        """The user's bookmarked tweets with bookmark id below ``max_id`` (a cursor from a
+        previous page: bookmark ids, not tweet ids), most recently bookmarked first, at
+        most ``limit``, through the :class:`ReadPipeline`: since-deleted tweets and those
+        hidden from the user (their author blocked either way or muted) are left out."""
+        positions: dict[int, int] = {}
+
+        async def fetch(cursor: int | None, want: int) -> list[int]:
+            rows = await self._store.bookmarks_page(user_id, max_id=cursor, limit=want)
+            positions.update((tweet_id, bookmark_id) for bookmark_id, tweet_id in rows)
+            return [tweet_id for _, tweet_id in rows]
+
+        visibility = await self._reads.visibility(user_id)
+        return await self._reads.page(
+            fetch,
+            visibility=visibility,
+            max_id=max_id,
+            limit=limit,
+            cursor_of=positions.__getitem__,
+        )

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from collections.abc import Set as AbstractSet
 from typing import Final
 
 import msgspec
@@ -51,20 +50,15 @@ class TweetView(msgspec.Struct, frozen=True, gc=False):
             if inner is not None:
                 yield from inner.nested()
 
-    def without_authors(self, hidden: AbstractSet[int]) -> TweetView | None:
-        """This view as a reader who must not see ``hidden`` authors sees it: None when
-        the tweet or the retweeted original is by one of them; a quote of their tweet
-        stays, without the quoted tweet (Twitter shows "This post is unavailable")."""
-        if not hidden:
-            return self
-        if self.author.id in hidden:
-            return None
-        if self.retweeted is not None:
-            inner = self.retweeted.without_authors(hidden)
-            return None if inner is None else msgspec.structs.replace(self, retweeted=inner)
-        if self.quoted is not None and self.quoted.author.id in hidden:
-            return msgspec.structs.replace(self, quoted=None)
-        return self
+    @property
+    def author_id(self) -> int:
+        """The author's id (what :mod:`starling.domain.visibility` decides by)."""
+        return self.author.id
+
+    def with_nested(self, *, retweeted: TweetView | None, quoted: TweetView | None) -> TweetView:
+        """This view with ``retweeted`` and ``quoted`` in place of its own (the
+        visibility rule leaves out what the viewer must not see)."""
+        return msgspec.structs.replace(self, retweeted=retweeted, quoted=quoted)
 
 
 class Engagement(msgspec.Struct, frozen=True, gc=False):

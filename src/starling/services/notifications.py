@@ -9,32 +9,14 @@ event inserts rows that are all there already: nothing changes. Ids stay time-or
 
 from __future__ import annotations
 
-import msgspec
-
 from starling.domain import ids as snowflake
 from starling.domain.events import AnyEvent, Followed, Liked, TweetDeleted, TweetPosted
 from starling.domain.ids import SnowflakeGenerator
-from starling.domain.model import User
 from starling.domain.notifications import Notification, NotificationType
 from starling.domain.text import mentions
 from starling.ports import Clock, Store
 from starling.services.live import LivePublisher
-
-
-class InboxPage(msgspec.Struct, frozen=True):
-    """One page of a user's inbox, newest first: the notifications, their actors by id,
-    the read mark (a notification is read when its id <= ``read_mark``), the unread
-    count, and the exclusive cursor of the next page (None on the last)."""
-
-    items: list[Notification]
-    actors: dict[int, User]
-    read_mark: int
-    unread_count: int
-    next_max_id: int | None
-
-    @property
-    def has_more(self) -> bool:
-        return self.next_max_id is not None
+from starling.services.read_pipeline import NotificationPage, ReadPipeline
 
 
 class NotificationService:
@@ -54,9 +36,11 @@ class NotificationService:
         store: Store,
         ids: SnowflakeGenerator,
         clock: Clock,
+        reads: ReadPipeline,
         live: LivePublisher | None = None,
     ) -> None:
         self._store = store
+        self._reads = reads
         self._live = live
         self._ids = ids
         self._clock = clock
@@ -129,20 +113,13 @@ class NotificationService:
             await self._live.notifications(rows)
 
     # --- reads -------------------------------------------------------------------------
-    async def inbox(self, *, user_id: int, max_id: int | None, limit: int) -> InboxPage:
+    async def inbox(self, *, user_id: int, max_id: int | None, limit: int) -> NotificationPage:
         """``user_id``'s notifications below ``max_id``, newest first, at most ``limit``,
-        with their actors (User), the read mark and the unread count. Notifications by
-        users hidden from the reader (blocked either way, muted) are left out."""
-        rows = await self._store.notifications_page(user_id, max_id=max_id, limit=limit + 1)
-        items = rows[:limit]
-        actors = await self._store.get_users({n.actor_id for n in items})
-        return InboxPage(
-            items=[n for n in items if n.actor_id in actors],
-            actors=actors,
-            read_mark=await self._store.read_mark(user_id),
-            unread_count=await self._store.unread_count(user_id),
-            next_max_id=items[-1].id if len(rows) > limit and items else None,
-        )
+        with their actors, tweets and engagement, the unread count and the next cursor,
+        as :meth:`ReadPipeline.notifications` assembles them (what the stream sends too):
+        notifications by users hidden from the reader (blocked either way, muted) are
+        left out."""
+        return await self._reads.notifications(viewer_id=user_id, max_id=max_id, limit=limit)
 
     async def mark_read(self, *, user_id: int, max_id: int | None) -> int:
         """Mark every notification with id <= ``max_id`` read (all of them when None);

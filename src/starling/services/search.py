@@ -1,8 +1,9 @@
 """Search: tweets by words, #hashtags and from:username; users by prefix (issue 5).
 
 Reads: parse the query (``domain.search``) → ids from the :class:`SearchIndex`, newest
-first below the cursor → hydrate in one batch → drop what the viewer must not see
-(authors blocked either way or muted) → page + cursor, exactly as the timelines page.
+first below the cursor → the :class:`~starling.services.read_pipeline.ReadPipeline`
+(hydrate, leave out what the viewer must not see, page + cursor, engagement), exactly
+as the timelines page.
 
 Writes: the ``search`` consumer group indexes each posted tweet and removes each deleted
 one. Both are idempotent, and a tweet deleted before its ``TweetPosted`` is processed is
@@ -11,16 +12,13 @@ never indexed (the handler reloads it and finds nothing).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from collections.abc import Set as AbstractSet
+from collections.abc import Sequence
 
 from starling.domain.events import AnyEvent, TweetDeleted, TweetPosted
 from starling.domain.model import User
 from starling.domain.search import InvalidQuery, parse_query
 from starling.ports import SearchIndex, Store
-from starling.services.hydration import Hydrator, TweetView
-from starling.services.reader_context import ReaderContextCache
-from starling.services.timelines import MAX_FILL_ROUNDS, TimelinePage
+from starling.services.read_pipeline import NO_TWEETS, ReadPipeline, TweetPage
 
 MAX_USER_QUERY_LENGTH = 50
 """Characters of a user search: a display name holds at most 50."""
@@ -37,28 +35,27 @@ class SearchService:
         *,
         store: Store,
         index: SearchIndex,
-        hydrator: Hydrator,
-        reader_context: ReaderContextCache,
+        reads: ReadPipeline,
     ) -> None:
         self._store = store
         self._index = index
-        self._hydrator = hydrator
-        self._reader_context = reader_context
+        self._reads = reads
 
     # --- reads -----------------------------------------------------------------------
     async def tweets(
         self, *, query: str, viewer_id: int | None, max_id: int | None, limit: int
-    ) -> TimelinePage:
+    ) -> TweetPage:
         """Tweets matching ``query`` (see :mod:`starling.domain.search`) below ``max_id``,
-        newest first, at most ``limit``, without tweets by authors hidden from
-        ``viewer_id``. An unknown ``from:`` user gives an empty page. Raises
-        :class:`~starling.domain.search.InvalidQuery` for an unusable query."""
+        newest first, at most ``limit``, as ``viewer_id`` sees them (see
+        :mod:`starling.domain.visibility`), with their engagement. An unknown ``from:``
+        user gives an empty page. Raises :class:`~starling.domain.search.InvalidQuery`
+        for an unusable query."""
         parsed = parse_query(query)
         author_id: int | None = None
         if parsed.from_username is not None:
             author = await self._store.get_user_by_username(parsed.from_username)
             if author is None:
-                return TimelinePage([], None)
+                return NO_TWEETS
             author_id = author.id
 
         async def fetch(cursor: int | None, want: int) -> list[int]:
@@ -75,33 +72,8 @@ class SearchService:
                 limit=want,
             )
 
-        hidden: AbstractSet[int] = frozenset()
-        if viewer_id is not None:
-            hidden = await self._reader_context.hidden_author_ids(viewer_id)
-        return await self._fill(fetch, max_id, limit, hidden)
-
-    async def _fill(
-        self,
-        fetch: Callable[[int | None, int], Awaitable[list[int]]],
-        max_id: int | None,
-        limit: int,
-        hidden_authors: AbstractSet[int],
-    ) -> TimelinePage:
-        """Collect ``limit`` visible hydrated tweets from ``fetch(cursor, want)``; ids the
-        index still holds for deleted tweets (indexing lag) and hidden authors' tweets are
-        skipped. The cursor is the last id examined: no page repeats or skips a match."""
-        items: list[TweetView] = []
-        cursor = max_id
-        for _ in range(MAX_FILL_ROUNDS):
-            want = limit - len(items)
-            ids = await fetch(cursor, want + 1)
-            page_ids = ids[:want]
-            views = await self._hydrator.hydrate(page_ids)
-            items.extend(v for v in views if v.author.id not in hidden_authors)
-            cursor = page_ids[-1] if len(ids) > want and page_ids else None
-            if cursor is None or len(items) >= limit:
-                break
-        return TimelinePage(items, cursor)
+        visibility = await self._reads.visibility(viewer_id)
+        return await self._reads.page(fetch, visibility=visibility, max_id=max_id, limit=limit)
 
     async def users(self, *, query: str, offset: int, limit: int) -> tuple[list[User], int | None]:
         """Users whose username or display name starts with ``query`` (case-insensitive;

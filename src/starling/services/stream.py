@@ -5,7 +5,10 @@
 channel and the ``author:`` channels of the celebrities they follow) *before* it
 replays what the reader missed, so nothing published in between is lost; duplicates
 between the replay and the live messages (and re-delivered events) are dropped by id.
-Block and mute apply to every item, live or replayed.
+Every item, live or replayed, is read through the
+:class:`~starling.services.read_pipeline.ReadPipeline`: what the home timeline and the
+inbox would show (block and mute included: a retweet of a hidden author, a quote of one
+without the quoted tweet).
 
 Resume (``Last-Event-ID``): each event's SSE id is the snowflake of its tweet or
 notification; a reconnecting reader gets, oldest first, the home-timeline tweets and
@@ -29,12 +32,9 @@ import msgspec
 
 from starling.domain import live
 from starling.domain.live import LiveKind, LiveMessage
-from starling.domain.model import User
-from starling.domain.notifications import Notification
-from starling.ports import BackendUnavailable, LiveBus, LiveSubscription, Store
-from starling.services.hydration import Engagement, Hydrator, TweetView
-from starling.services.notifications import NotificationService
-from starling.services.reader_context import ReaderContextCache
+from starling.ports import BackendUnavailable, LiveBus, LiveSubscription
+from starling.services.hydration import Engagement, TweetView
+from starling.services.read_pipeline import NotificationEntry, ReadPipeline
 from starling.services.timelines import TimelineService
 
 REPLAY_LIMIT: Final = 100
@@ -58,18 +58,14 @@ class TweetItem(msgspec.Struct, frozen=True):
 
 
 class NotificationItem(msgspec.Struct, frozen=True):
-    """A new notification with its actor, its tweet (None for a follow) and whether it is
-    read (below the reader's read mark)."""
+    """A new notification as the inbox shows it, with its tweet's engagement."""
 
-    notification: Notification
-    actor: User
-    tweet: TweetView | None
+    entry: NotificationEntry
     engagement: Engagement
-    read: bool
 
     @property
     def id(self) -> int:
-        return self.notification.id
+        return self.entry.id
 
 
 class Heartbeat(msgspec.Struct, frozen=True):
@@ -140,28 +136,24 @@ def _kind(item: TweetItem | NotificationItem) -> LiveKind:
 
 
 class StreamService:
-    """Opens readers' live streams (see the module docstring for channels and resume)."""
+    """Opens readers' live streams (see the module docstring for channels and resume).
+    Every item is read through the :class:`ReadPipeline`, as the home timeline and the
+    inbox read it."""
 
     def __init__(
         self,
         *,
-        store: Store,
         bus: LiveBus,
-        hydrator: Hydrator,
+        reads: ReadPipeline,
         timelines: TimelineService,
-        notifications: NotificationService,
-        reader_context: ReaderContextCache,
     ) -> None:
-        self._store = store
         self._bus = bus
-        self._hydrator = hydrator
+        self._reads = reads
         self._timelines = timelines
-        self._notifications = notifications
-        self._reader_context = reader_context
 
     async def channels(self, viewer_id: int) -> list[str]:
         """The reader's own channel and the author channels of the celebrities they follow."""
-        celebrities = await self._reader_context.celebrity_followee_ids(viewer_id)
+        celebrities = await self._reads.followed_celebrities(viewer_id)
         return [live.user_channel(viewer_id), *map(live.author_channel, celebrities)]
 
     async def refresh_channels(self, viewer_id: int, subscription: LiveSubscription) -> None:
@@ -186,57 +178,21 @@ class StreamService:
 
     async def _replay(self, viewer_id: int, after_id: int) -> list[TweetItem | NotificationItem]:
         page = await self._timelines.home(viewer_id=viewer_id, max_id=None, limit=REPLAY_LIMIT)
-        fresh = [v for v in page.items if v.tweet.id > after_id]
-        engagement = await self._hydrator.engagement(fresh, viewer_id=viewer_id)
-        items: list[TweetItem | NotificationItem] = [TweetItem(v, engagement) for v in fresh]
-        inbox = await self._notifications.inbox(user_id=viewer_id, max_id=None, limit=REPLAY_LIMIT)
-        missed = [n for n in inbox.items if n.id > after_id]
-        tweet_ids = [n.tweet_id for n in missed if n.tweet_id is not None]
-        views = await self._hydrator.hydrate(tweet_ids)
-        tweets = {v.tweet.id: v for v in views}
-        engagement = await self._hydrator.engagement(views, viewer_id=viewer_id)
-        for n in missed:
-            item = _notification_item(n, inbox.actors, tweets, engagement, inbox.read_mark)
-            if item is not None:
-                items.append(item)
+        items: list[TweetItem | NotificationItem] = [
+            TweetItem(v, page.engagement) for v in page.items if v.tweet.id > after_id
+        ]
+        inbox = await self._reads.notifications(
+            viewer_id=viewer_id, max_id=None, limit=REPLAY_LIMIT
+        )
+        items.extend(NotificationItem(e, inbox.engagement) for e in inbox.items if e.id > after_id)
         items.sort(key=lambda i: i.id)
         return items
 
     async def render(self, viewer_id: int, message: LiveMessage) -> StreamItem | None:
-        """The item a live message stands for, as ``viewer_id`` may see it; None when it is
-        gone (deleted) or hidden from the reader (blocked either way, muted)."""
-        if message.actor_id in await self._reader_context.hidden_author_ids(viewer_id):
-            return None
+        """The item a live message stands for, as ``viewer_id`` may see it (the home
+        timeline's and the inbox's rule); None when it is gone (deleted) or hidden."""
         if message.kind == "tweet":
-            views = await self._hydrator.hydrate([message.id])
-            if not views:
-                return None
-            return TweetItem(views[0], await self._hydrator.engagement(views, viewer_id=viewer_id))
-        rows = await self._store.notifications_page(viewer_id, max_id=message.id + 1, limit=1)
-        if not rows or rows[0].id != message.id:
-            return None
-        notification = rows[0]
-        actors = await self._store.get_users([notification.actor_id])
-        views = (
-            []
-            if notification.tweet_id is None
-            else await self._hydrator.hydrate([notification.tweet_id])
-        )
-        engagement = await self._hydrator.engagement(views, viewer_id=viewer_id)
-        read_mark = await self._store.read_mark(viewer_id)
-        tweets = {v.tweet.id: v for v in views}
-        return _notification_item(notification, actors, tweets, engagement, read_mark)
-
-
-def _notification_item(
-    n: Notification,
-    actors: dict[int, User],
-    tweets: dict[int, TweetView],
-    engagement: Engagement,
-    read_mark: int,
-) -> NotificationItem | None:
-    actor = actors.get(n.actor_id)
-    tweet = tweets.get(n.tweet_id) if n.tweet_id is not None else None
-    if actor is None or (n.tweet_id is not None and tweet is None):
-        return None  # the actor or the tweet is gone; the worker removes the notification
-    return NotificationItem(n, actor, tweet, engagement, n.id <= read_mark)
+            read = await self._reads.live_tweet(message.id, viewer_id=viewer_id)
+            return None if read is None else TweetItem(read.view, read.engagement)
+        found = await self._reads.notification(message.id, viewer_id=viewer_id)
+        return None if found is None else NotificationItem(*found)

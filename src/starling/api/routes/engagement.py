@@ -72,13 +72,4 @@ class EngagementController(Controller):
         page = await core.engagement.bookmarks(
             user_id=viewer_id, max_id=decode_cursor(cursor), limit=parse_limit(limit)
         )
-        # Bookmarks of since-deleted tweets drop out here: a page may be short, and the
-        # cursor (a bookmark id) still continues right after it.
-        views = await core.hydrator.hydrate(page.tweet_ids)
-        return await tweets_page(
-            core,
-            views,
-            next_max_id=page.next_max_id,
-            has_more=page.has_more,
-            viewer_id=viewer_id,
-        )
+        return tweets_page(page)

@@ -7,12 +7,13 @@ from litestar import Controller, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from starling.api.deps import Core, ViewerId
-from starling.api.pages import documented, rendered_tweets
+from starling.api.pages import documented
 from starling.api.params import decode_cursor, encode_cursor, parse_body_id, parse_id, parse_limit
+from starling.api.render import renderer
 from starling.api.schemas import TweetOut, UserSummary, rfc3339, user_summary
 from starling.domain.errors import UserNotFound
-from starling.domain.model import User
-from starling.domain.notifications import Notification
+from starling.services.hydration import Engagement
+from starling.services.read_pipeline import NotificationEntry
 
 
 # --- bodies --------------------------------------------------------------------------------
@@ -70,17 +71,16 @@ class NotificationsPageJson(msgspec.Struct):
     unread_count: int
 
 
-def notification_json(
-    n: Notification, actor: User, tweet: bytes | None, *, read: bool
-) -> NotificationJson:
-    """One notification as API.md shows it (``tweet``: its rendered Tweet JSON)."""
+def notification_json(entry: NotificationEntry, engagement: Engagement) -> NotificationJson:
+    """One notification as API.md shows it, its tweet rendered (with ``engagement``)."""
+    n = entry.notification
     return NotificationJson(
         id=str(n.id),
         type=n.type,
-        actor=user_summary(actor),
-        tweet=None if tweet is None else msgspec.Raw(tweet),
+        actor=user_summary(entry.actor),
+        tweet=None if entry.tweet is None else msgspec.Raw(renderer.tweet(entry.tweet, engagement)),
         created_at=rfc3339(n.created_at_ms),
-        read=read,
+        read=entry.read,
     )
 
 
@@ -128,24 +128,11 @@ class ModerationController(Controller):
         page = await core.notifications.inbox(
             user_id=viewer_id, max_id=decode_cursor(cursor), limit=parse_limit(limit)
         )
-        tweet_ids = [n.tweet_id for n in page.items if n.tweet_id is not None]
-        views = await core.timelines.hydrate(tweet_ids)
-        rendered = dict(
-            zip(
-                [v.tweet.id for v in views],
-                await rendered_tweets(core, views, viewer_id=viewer_id),
-                strict=True,
-            )
-        )
-        out: list[NotificationJson] = []
-        for n in page.items:
-            tweet = rendered.get(n.tweet_id) if n.tweet_id is not None else None
-            if n.tweet_id is not None and tweet is None:
-                continue  # the tweet was just deleted; the worker removes the notification
-            read = n.id <= page.read_mark
-            out.append(notification_json(n, page.actors[n.actor_id], tweet, read=read))
         return NotificationsPageJson(
-            out, encode_cursor(page.next_max_id), page.has_more, page.unread_count
+            [notification_json(e, page.engagement) for e in page.items],
+            encode_cursor(page.next_max_id),
+            page.has_more,
+            page.unread_count,
         )
 
     @post("/notifications/read", status_code=200, summary="Mark notifications read")

@@ -54,13 +54,7 @@ class SearchController(Controller):
             max_id=decode_cursor(cursor),
             limit=parse_limit(limit),
         )
-        return await tweets_page(
-            core,
-            page.items,
-            next_max_id=page.next_max_id,
-            has_more=page.has_more,
-            viewer_id=maybe_viewer_id,
-        )
+        return tweets_page(page)
 
     @get("/search/users", summary="Search users by prefix of username or display name")
     async def search_users(

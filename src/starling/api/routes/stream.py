@@ -61,9 +61,7 @@ def sse_message(item: StreamItem) -> ServerSentEventMessage:
 
 
 def _notification_json(item: NotificationItem) -> str:
-    tweet = None if item.tweet is None else renderer.tweet(item.tweet, item.engagement)
-    out = notification_json(item.notification, item.actor, tweet, read=item.read)
-    return _encoder.encode(out).decode()
+    return _encoder.encode(notification_json(item.entry, item.engagement)).decode()
 
 
 async def _events(stream: LiveStream) -> AsyncIterator[ServerSentEventMessage]:

@@ -6,7 +6,7 @@ from litestar import Controller, Response, get
 from litestar.params import FromPath, FromQuery
 
 from starling.api.deps import Core, MaybeViewerId, ViewerId
-from starling.api.pages import TWEETS_PAGE_DOC, timeline_page
+from starling.api.pages import TWEETS_PAGE_DOC, tweets_page
 from starling.api.params import decode_cursor, parse_id, parse_limit
 from starling.domain.errors import UserNotFound
 
@@ -30,7 +30,7 @@ class TimelinesController(Controller):
         page = await core.timelines.home(
             viewer_id=viewer_id, max_id=decode_cursor(cursor), limit=parse_limit(limit)
         )
-        return await timeline_page(core, page, viewer_id=viewer_id)
+        return tweets_page(page)
 
     @get(
         "/users/{user_id:str}/tweets",
@@ -51,4 +51,4 @@ class TimelinesController(Controller):
             limit=parse_limit(limit),
             viewer_id=maybe_viewer_id,
         )
-        return await timeline_page(core, page, viewer_id=maybe_viewer_id)
+        return tweets_page(page)

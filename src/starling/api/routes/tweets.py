@@ -7,14 +7,7 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from msgspec import Raw
 
 from starling.api.deps import Core, MaybeViewerId, ViewerId
-from starling.api.pages import (
-    TWEET_DOC,
-    TWEETS_PAGE_DOC,
-    documented,
-    json_response,
-    rendered_tweets,
-    timeline_page,
-)
+from starling.api.pages import TWEET_DOC, TWEETS_PAGE_DOC, documented, tweet_response, tweets_page
 from starling.api.params import (
     decode_cursor,
     parse_body_id,
@@ -25,7 +18,6 @@ from starling.api.params import (
 from starling.api.render import renderer
 from starling.api.schemas import ContextJson, ContextOut, CreateTweet, TweetOut
 from starling.domain.errors import TweetNotFound
-from starling.services.hydration import NO_ENGAGEMENT, TweetView
 
 
 class TweetsController(Controller):
@@ -48,24 +40,15 @@ class TweetsController(Controller):
             quote_tweet_id=parse_body_id(data.quote_tweet_id, "quote_tweet_id"),
             media_ids=parse_media_ids(data.media_ids),
         )
-        if posted.tweet.quote_tweet_id is None:
-            # All of it is at hand: no need to read back what was just written.
-            view = TweetView(posted.tweet, posted.author, posted.media)
-        else:
-            (view,) = await core.hydrator.hydrate([posted.tweet.id])  # with the quoted tweet
-        # No engagement lookup: a tweet just posted has no likes, nor its author's.
-        return json_response(renderer.tweet(view, NO_ENGAGEMENT), status_code=201)
+        # Shown as the author sees it: read back only for a quoted tweet.
+        return tweet_response(await core.reads.posted(posted, viewer_id=viewer_id), status_code=201)
 
     @get("/{tweet_id:str}", summary="A tweet by id", responses=TWEET_DOC)
     async def read(
         self, tweet_id: FromPath[str], core: Core, maybe_viewer_id: MaybeViewerId
     ) -> Response[bytes]:
-        views = await core.hydrator.hydrate([parse_id(tweet_id, TweetNotFound)])
-        if not views:
-            raise TweetNotFound()
-        await core.timelines.check_readable(views[0], viewer_id=maybe_viewer_id)
-        (body,) = await rendered_tweets(core, views, viewer_id=maybe_viewer_id)
-        return json_response(body)
+        read = await core.reads.read(parse_id(tweet_id, TweetNotFound), viewer_id=maybe_viewer_id)
+        return tweet_response(read)
 
     @delete("/{tweet_id:str}", status_code=204, summary="Delete one's own tweet")
     async def remove(self, tweet_id: FromPath[str], core: Core, viewer_id: ViewerId) -> None:
@@ -83,11 +66,10 @@ class TweetsController(Controller):
         retweet = await core.tweets.retweet(
             user_id=viewer_id, tweet_id=parse_id(tweet_id, TweetNotFound)
         )
-        views = await core.hydrator.hydrate([retweet.id])
-        if not views:
-            raise TweetNotFound()  # the original was deleted in between
-        (body,) = await rendered_tweets(core, views, viewer_id=viewer_id)
-        return json_response(body, status_code=201)
+        # Not found when the original was deleted in between.
+        return tweet_response(
+            await core.reads.read(retweet.id, viewer_id=viewer_id), status_code=201
+        )
 
     @delete("/{tweet_id:str}/retweet", status_code=204, summary="Undo a retweet (idempotent)")
     async def unretweet(self, tweet_id: FromPath[str], core: Core, viewer_id: ViewerId) -> None:
@@ -112,7 +94,7 @@ class TweetsController(Controller):
             max_id=decode_cursor(cursor),
             limit=parse_limit(limit),
         )
-        return await timeline_page(core, page, viewer_id=maybe_viewer_id)
+        return tweets_page(page)
 
     @get(
         "/{tweet_id:str}/context",
@@ -125,7 +107,7 @@ class TweetsController(Controller):
         found = await core.conversations.context(
             tweet_id=parse_id(tweet_id, TweetNotFound), viewer_id=maybe_viewer_id
         )
-        out = await rendered_tweets(
-            core, [*found.ancestors, found.tweet], viewer_id=maybe_viewer_id
+        return ContextJson(
+            ancestors=[Raw(renderer.tweet(v, found.engagement)) for v in found.ancestors],
+            tweet=Raw(renderer.tweet(found.tweet, found.engagement)),
         )
-        return ContextJson(ancestors=[Raw(b) for b in out[:-1]], tweet=Raw(out[-1]))
