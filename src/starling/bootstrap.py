@@ -11,6 +11,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 
+from starling.adapters.caching import CachingStore
 from starling.adapters.clock import SystemClock
 from starling.adapters.local_media import LocalMediaStore
 from starling.adapters.memory.live_bus import MemoryLiveBus
@@ -37,7 +38,6 @@ from starling.ports import (
 )
 from starling.services.accounts import AccountService
 from starling.services.conversations import ConversationService
-from starling.services.counts_cache import CountsCache
 from starling.services.credentials import Passwords, Tokens
 from starling.services.engagement import EngagementService
 from starling.services.fanout import FanoutService
@@ -47,7 +47,6 @@ from starling.services.live import LivePublisher
 from starling.services.media import MediaService
 from starling.services.moderation import ModerationService
 from starling.services.notifications import NotificationService
-from starling.services.reader_context import ReaderContextCache
 from starling.services.search import SearchService
 from starling.services.stream import StreamService
 from starling.services.timelines import TimelineService
@@ -71,7 +70,9 @@ class App:
     rules: FeedRules
     clock: Clock
     metrics: Metrics
-    store: Store
+    store: CachingStore
+    """The store every service uses: the database behind this process's caches
+    (``store.inner`` is the database itself, as another process writes to it)."""
     cache: TimelineCache
     tweet_cache: TweetCache
     event_log: EventLog
@@ -81,7 +82,6 @@ class App:
     tweets: TweetService
     graph: GraphService
     timelines: TimelineService
-    reader_context: ReaderContextCache
     conversations: ConversationService
     fanout: FanoutService
     hydrator: Hydrator
@@ -99,10 +99,10 @@ class App:
     _started: bool = field(default=False, repr=False)
 
     async def start(self) -> None:
-        """Start the consumers (when this process runs workers) and the reader cache's
+        """Start the consumers (when this process runs workers) and the caching store's
         subscription to other processes' invalidations."""
         if not self._started:
-            await self.reader_context.start()
+            await self.store.start()
             if self.run_workers or not self.settings.is_embedded:
                 await self.event_log.start()
         self._started = True
@@ -111,7 +111,7 @@ class App:
         """Stop the consumers and close every connection."""
         if self._started and (self.run_workers or not self.settings.is_embedded):
             await self.event_log.stop()
-        await self.reader_context.stop()
+        await self.store.stop()
         await self.live_bus.close()
         await self.cache.close()
         await self.tweet_cache.close()
@@ -264,26 +264,29 @@ async def build(
     rules = settings.feed_rules()
     policy = settings.fanout_policy()
     metrics = Metrics()
-    store = store or await _make_store(settings)
+    database = store or await _make_store(settings)
     default_cache, tweet_cache = _make_caches(settings, rules, clock)
     cache = cache or default_cache
-    event_log = _make_event_log(settings, store, metrics, run_workers=run_workers)
+    event_log = _make_event_log(settings, database, metrics, run_workers=run_workers)
     ids = SnowflakeGenerator(await _worker_id(settings), clock.now_ms)
-    secret = settings.secret_key or await store.set_meta_if_absent(
+    secret = settings.secret_key or await database.set_meta_if_absent(
         SECRET_META_KEY, secrets.token_urlsafe(32)
     )
     live_bus = _make_live_bus(settings)
     publisher = LivePublisher(live_bus)
-    reader_context = ReaderContextCache(
-        store=store,
-        clock=clock,
+    # Every service goes through the caching layer; the event log and the search index
+    # work on the database itself (the outbox, the engine's own full-text index).
+    store = caching = CachingStore(
+        database,
+        tweet_cache=tweet_cache,
         bus=live_bus,
+        clock=clock,
         metrics=metrics,
         threshold=policy.threshold,
-        ttl_s=settings.reader_cache_ttl,
+        reader_ttl_s=settings.reader_cache_ttl,
+        counts_ttl_s=settings.counts_cache_ttl,
     )
-    counts = CountsCache(store=store, clock=clock, ttl_s=settings.counts_cache_ttl)
-    hydrator = Hydrator(store=store, tweet_cache=tweet_cache, users=reader_context, counts=counts)
+    hydrator = Hydrator(store=store)
     timelines = TimelineService(
         store=store,
         cache=cache,
@@ -291,7 +294,6 @@ async def build(
         rules=rules,
         policy=policy,
         metrics=metrics,
-        reader_context=reader_context,
     )
     fanout = FanoutService(
         store=store,
@@ -303,10 +305,8 @@ async def build(
         live=publisher,
     )
     notifications = NotificationService(store=store, ids=ids, clock=clock, live=publisher)
-    search_index = _make_search_index(store)
-    search = SearchService(
-        store=store, index=search_index, hydrator=hydrator, reader_context=reader_context
-    )
+    search_index = _make_search_index(database)
+    search = SearchService(store=store, index=search_index, hydrator=hydrator)
     trend_config = trend_config or TrendConfig()
     trend_counter = _make_trend_counter(settings, trend_config)
     trends = TrendService(store=store, counter=trend_counter, clock=clock, config=trend_config)
@@ -320,7 +320,7 @@ async def build(
         rules=rules,
         clock=clock,
         metrics=metrics,
-        store=store,
+        store=caching,
         cache=cache,
         tweet_cache=tweet_cache,
         event_log=event_log,
@@ -333,14 +333,10 @@ async def build(
                 time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
             ),
             tokens=Tokens(secret, ttl_s=settings.token_ttl_s, clock=clock),
-            reader_context=reader_context,
         ),
         tweets=TweetService(
             store=store,
             event_log=event_log,
-            tweet_cache=tweet_cache,
-            counts=counts,
-            reader_context=reader_context,
             ids=ids,
             clock=clock,
         ),
@@ -348,26 +344,21 @@ async def build(
             store=store,
             event_log=event_log,
             timelines=timelines,
-            reader_context=reader_context,
             policy=policy,
             ids=ids,
             clock=clock,
         ),
         timelines=timelines,
-        reader_context=reader_context,
-        conversations=ConversationService(
-            store=store, timelines=timelines, reader_context=reader_context
-        ),
+        conversations=ConversationService(store=store, timelines=timelines),
         fanout=fanout,
         hydrator=hydrator,
         engagement=EngagementService(
-            store=store, event_log=event_log, ids=ids, clock=clock, metrics=metrics, counts=counts
+            store=store, event_log=event_log, ids=ids, clock=clock, metrics=metrics
         ),
         moderation=ModerationService(
             store=store,
             event_log=event_log,
             cache=cache,
-            reader_context=reader_context,
             ids=ids,
             clock=clock,
         ),
@@ -379,7 +370,7 @@ async def build(
             hydrator=hydrator,
             timelines=timelines,
             notifications=notifications,
-            reader_context=reader_context,
+            threshold=policy.threshold,
         ),
         media=MediaService(
             store=store, media_store=_make_media_store(settings), ids=ids, clock=clock

@@ -9,7 +9,6 @@ import msgspec
 from starling.domain.errors import TweetNotFound
 from starling.ports import Store
 from starling.services.hydration import TweetView
-from starling.services.reader_context import ReaderContextCache
 from starling.services.timelines import TimelinePage, TimelineService
 
 
@@ -25,12 +24,9 @@ class ConversationService:
     muted) are left out of replies and ancestors; a tweet whose author blocks the
     viewer is, to them, not found."""
 
-    def __init__(
-        self, *, store: Store, timelines: TimelineService, reader_context: ReaderContextCache
-    ) -> None:
+    def __init__(self, *, store: Store, timelines: TimelineService) -> None:
         self._store = store
         self._timelines = timelines
-        self._reader_context = reader_context
 
     async def _readable(self, tweet_id: int, viewer_id: int | None) -> TweetView:
         views = await self._timelines.hydrate([tweet_id])
@@ -42,7 +38,7 @@ class ConversationService:
     async def _hidden(self, viewer_id: int | None) -> AbstractSet[int]:
         if viewer_id is None:
             return frozenset()
-        return await self._reader_context.hidden_author_ids(viewer_id)
+        return await self._store.hidden_author_ids(viewer_id)
 
     async def replies(
         self, *, tweet_id: int, viewer_id: int | None, max_id: int | None, limit: int

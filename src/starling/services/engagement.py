@@ -11,7 +11,6 @@ from starling.domain.ids import SnowflakeGenerator
 from starling.domain.model import Tweet
 from starling.metrics import Metrics
 from starling.ports import Clock, EventLog, Store
-from starling.services.counts_cache import CountsCache
 
 
 class LikeState(msgspec.Struct, frozen=True):
@@ -46,10 +45,8 @@ class EngagementService:
         ids: SnowflakeGenerator,
         clock: Clock,
         metrics: Metrics,
-        counts: CountsCache,
     ) -> None:
         self._store = store
-        self._counts = counts
         self._event_log = event_log
         self._ids = ids
         self._clock = clock
@@ -83,7 +80,6 @@ class EngagementService:
             author_id=tweet.author_id,
         )
         if await self._store.like(user_id, tweet.id, [event]):
-            self._counts.forget([tweet.id])
             self._event_log.notify()
         return LikeState(tweet.id, True, await self._likes_count(tweet.id))
 
@@ -99,7 +95,6 @@ class EngagementService:
             author_id=tweet.author_id,
         )
         if await self._store.unlike(user_id, tweet.id, [event]):
-            self._counts.forget([tweet.id])
             self._event_log.notify()
         return LikeState(tweet.id, False, await self._likes_count(tweet.id))
 

@@ -8,14 +8,13 @@ from starling.domain.feed import ThresholdPolicy
 from starling.domain.ids import SnowflakeGenerator
 from starling.domain.model import Page, User
 from starling.ports import Clock, EventLog, Store
-from starling.services.reader_context import ReaderContextCache
 from starling.services.timelines import TimelineService
 
 
 class GraphService:
     """The follow graph. Follow and unfollow are idempotent and adjust the follower's
-    cached home timeline and reader context at once (backfill / removal, followed
-    celebrities), so the next read is right."""
+    cached home timeline at once (backfill / removal), so the next read is right (the
+    store drops what it cached of the two users)."""
 
     def __init__(
         self,
@@ -23,7 +22,6 @@ class GraphService:
         store: Store,
         event_log: EventLog,
         timelines: TimelineService,
-        reader_context: ReaderContextCache,
         policy: ThresholdPolicy,
         ids: SnowflakeGenerator,
         clock: Clock,
@@ -31,7 +29,6 @@ class GraphService:
         self._store = store
         self._event_log = event_log
         self._timelines = timelines
-        self._reader_context = reader_context
         self._policy = policy
         self._ids = ids
         self._clock = clock
@@ -47,7 +44,7 @@ class GraphService:
     async def follow(self, *, follower_id: int, followee_id: int) -> bool:
         """Follow; True if the edge is new. Raises ``CannotFollowSelf``, ``UserNotFound``,
         and ``Forbidden`` (code ``blocked``) when either user blocks the other."""
-        followee = await self._check(follower_id, followee_id)
+        await self._check(follower_id, followee_id)
         if await self._store.is_blocked(follower_id, followee_id):
             raise Forbidden("You cannot follow this user.", code="blocked")
         event = Followed(
@@ -59,14 +56,6 @@ class GraphService:
         created = await self._store.follow(follower_id, followee_id, [event])
         if created:
             self._event_log.notify()
-            before = followee.followers_count
-            if self._policy.should_push(before) and self._policy.is_celebrity(before + 1):
-                # The followee just became a celebrity: fan-out stops pushing their tweets,
-                # so every follower must pull them from now on. (Concurrent follows may
-                # both miss the crossing; the cache's TTL bounds that.)
-                await self._reader_context.invalidate_everyone()
-            else:
-                await self._reader_context.invalidate([follower_id])
             await self._timelines.backfill(follower_id=follower_id, followee_id=followee_id)
         return created
 
@@ -83,10 +72,6 @@ class GraphService:
         removed = await self._store.unfollow(follower_id, followee_id, [event])
         if removed:
             self._event_log.notify()
-            # A followee falling below the threshold needs no wider drop: until the
-            # followers' entries expire they also pull what is now pushed, and the merge
-            # drops the duplicates.
-            await self._reader_context.invalidate([follower_id])
             await self._timelines.unmerge(follower_id=follower_id, followee_id=followee_id)
         return removed
 

@@ -4,10 +4,9 @@ A block is mutual in effect: neither user can follow the other, the follows betw
 them are removed, and neither sees the other's tweets in their home timeline; the
 blocked user also cannot reply to, or read, the blocker's tweets. A mute is one-way and
 silent: the muted user's tweets leave the muter's home timeline, nothing else changes.
-Both are enforced at read time (``hidden_author_ids``, cached per process by
-:class:`~starling.services.reader_context.ReaderContextCache`, which every change here
-invalidates for both sides), so cached timeline entries need no rewrite for a mute, and
-unmuting brings the tweets back at once.
+Both are enforced at read time (``hidden_author_ids``, which the store caches per
+process and drops on every change here, for both sides), so cached timeline entries
+need no rewrite for a mute, and unmuting brings the tweets back at once.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ from starling.domain.events import Event, Unfollowed
 from starling.domain.feed import TIMELINE_MAX
 from starling.domain.ids import SnowflakeGenerator
 from starling.ports import BackendUnavailable, Clock, EventLog, Store, TimelineCache
-from starling.services.reader_context import ReaderContextCache
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +31,12 @@ class ModerationService:
         store: Store,
         event_log: EventLog,
         cache: TimelineCache,
-        reader_context: ReaderContextCache,
         ids: SnowflakeGenerator,
         clock: Clock,
     ) -> None:
         self._store = store
         self._event_log = event_log
         self._cache = cache
-        self._reader_context = reader_context
         self._ids = ids
         self._clock = clock
 
@@ -75,8 +71,6 @@ class ModerationService:
         ]
         created = await self._store.block(blocker_id, blocked_id, events)
         self._event_log.notify()
-        # Both sides: each one's follows and hidden authors changed.
-        await self._reader_context.invalidate([blocker_id, blocked_id])
         await self._unmerge(blocker_id, blocked_id)
         await self._unmerge(blocked_id, blocker_id)
         return created
@@ -94,24 +88,15 @@ class ModerationService:
         """Lift a block; True if there was one. Follows are not restored. Raises
         ``UserNotFound``, ``InvalidInput``."""
         await self._check(blocker_id, blocked_id, "block")
-        removed = await self._store.unblock(blocker_id, blocked_id)
-        if removed:
-            await self._reader_context.invalidate([blocker_id, blocked_id])
-        return removed
+        return await self._store.unblock(blocker_id, blocked_id)
 
     async def mute(self, *, muter_id: int, muted_id: int) -> bool:
         """Mute ``muted_id``; True if new. Idempotent. Raises ``UserNotFound``,
         ``InvalidInput`` (code ``cannot_mute_self``)."""
         await self._check(muter_id, muted_id, "mute")
-        created = await self._store.mute(muter_id, muted_id, self._clock.now_ms())
-        if created:
-            await self._reader_context.invalidate([muter_id])
-        return created
+        return await self._store.mute(muter_id, muted_id, self._clock.now_ms())
 
     async def unmute(self, *, muter_id: int, muted_id: int) -> bool:
         """Lift a mute; True if there was one. Raises ``UserNotFound``, ``InvalidInput``."""
         await self._check(muter_id, muted_id, "mute")
-        removed = await self._store.unmute(muter_id, muted_id)
-        if removed:
-            await self._reader_context.invalidate([muter_id])
-        return removed
+        return await self._store.unmute(muter_id, muted_id)

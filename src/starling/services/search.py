@@ -19,7 +19,6 @@ from starling.domain.model import User
 from starling.domain.search import InvalidQuery, parse_query
 from starling.ports import SearchIndex, Store
 from starling.services.hydration import Hydrator, TweetView
-from starling.services.reader_context import ReaderContextCache
 from starling.services.timelines import MAX_FILL_ROUNDS, TimelinePage
 
 MAX_USER_QUERY_LENGTH = 50
@@ -38,12 +37,10 @@ class SearchService:
         store: Store,
         index: SearchIndex,
         hydrator: Hydrator,
-        reader_context: ReaderContextCache,
     ) -> None:
         self._store = store
         self._index = index
         self._hydrator = hydrator
-        self._reader_context = reader_context
 
     # --- reads -----------------------------------------------------------------------
     async def tweets(
@@ -77,7 +74,7 @@ class SearchService:
 
         hidden: AbstractSet[int] = frozenset()
         if viewer_id is not None:
-            hidden = await self._reader_context.hidden_author_ids(viewer_id)
+            hidden = await self._store.hidden_author_ids(viewer_id)
         return await self._fill(fetch, max_id, limit, hidden)
 
     async def _fill(

@@ -34,7 +34,6 @@ from starling.domain.notifications import Notification
 from starling.ports import BackendUnavailable, LiveBus, LiveSubscription, Store
 from starling.services.hydration import Engagement, Hydrator, TweetView
 from starling.services.notifications import NotificationService
-from starling.services.reader_context import ReaderContextCache
 from starling.services.timelines import TimelineService
 
 REPLAY_LIMIT: Final = 100
@@ -140,7 +139,9 @@ def _kind(item: TweetItem | NotificationItem) -> LiveKind:
 
 
 class StreamService:
-    """Opens readers' live streams (see the module docstring for channels and resume)."""
+    """Opens readers' live streams (see the module docstring for channels and resume).
+    ``threshold``: the fan-out policy's celebrity threshold (followed authors at or above
+    it are pulled, so a reader listens to their author channels)."""
 
     def __init__(
         self,
@@ -150,18 +151,18 @@ class StreamService:
         hydrator: Hydrator,
         timelines: TimelineService,
         notifications: NotificationService,
-        reader_context: ReaderContextCache,
+        threshold: int,
     ) -> None:
         self._store = store
         self._bus = bus
         self._hydrator = hydrator
         self._timelines = timelines
         self._notifications = notifications
-        self._reader_context = reader_context
+        self._threshold = threshold
 
     async def channels(self, viewer_id: int) -> list[str]:
         """The reader's own channel and the author channels of the celebrities they follow."""
-        celebrities = await self._reader_context.celebrity_followee_ids(viewer_id)
+        celebrities = await self._store.celebrity_followee_ids(viewer_id, self._threshold)
         return [live.user_channel(viewer_id), *map(live.author_channel, celebrities)]
 
     async def refresh_channels(self, viewer_id: int, subscription: LiveSubscription) -> None:
@@ -205,7 +206,7 @@ class StreamService:
     async def render(self, viewer_id: int, message: LiveMessage) -> StreamItem | None:
         """The item a live message stands for, as ``viewer_id`` may see it; None when it is
         gone (deleted) or hidden from the reader (blocked either way, muted)."""
-        if message.actor_id in await self._reader_context.hidden_author_ids(viewer_id):
+        if message.actor_id in await self._store.hidden_author_ids(viewer_id):
             return None
         if message.kind == "tweet":
             views = await self._hydrator.hydrate([message.id])

@@ -3,9 +3,9 @@
 Read path (DESIGN.md "Data flow"): cached ids below the cursor ⊕ recent ids of the
 celebrities the viewer follows → k-way merge newest-first → hydrate tweets and authors
 in one batch each → drop what no longer exists and what the viewer must not see
-(authors blocked either way or muted) → page + cursor. The followed celebrities and the
-hidden authors come from the per-process :class:`ReaderContextCache`, so a read usually
-runs neither query.
+(authors blocked either way or muted) → page + cursor. The store caches the followed
+celebrities, the hidden authors and the celebrities' newest ids per process
+(:mod:`starling.adapters.caching`), so a read usually runs none of those queries.
 """
 
 from __future__ import annotations
@@ -30,7 +30,6 @@ from starling.domain.feed import (
 from starling.metrics import Metrics
 from starling.ports import BackendUnavailable, Store, TimelineCache
 from starling.services.hydration import Hydrator, TweetView
-from starling.services.reader_context import ReaderContextCache
 
 log = logging.getLogger(__name__)
 
@@ -125,11 +124,9 @@ class TimelineService:
         rules: FeedRules,
         policy: ThresholdPolicy,
         metrics: Metrics,
-        reader_context: ReaderContextCache,
     ) -> None:
         self._store = store
         self._cache = cache
-        self._reader_context = reader_context
         self._hydrator = hydrator
         self._rules = rules
         self._policy = policy
@@ -158,7 +155,7 @@ class TimelineService:
 
     async def _hybrid_home(self, viewer_id: int, max_id: int | None, limit: int) -> TimelinePage:
         source = "cache"
-        celebrities = await self._reader_context.celebrity_followee_ids(viewer_id)
+        celebrities = await self._store.celebrity_followee_ids(viewer_id, self._policy.threshold)
 
         async def fetch(cursor: int | None, want: int) -> list[int]:
             nonlocal source
@@ -171,10 +168,10 @@ class TimelineService:
                 await self.rebuild(viewer_id=viewer_id)
                 source = "rebuild"
                 cached = await self._cache.read(viewer_id, max_id=cursor, limit=want) or []
-            pulled = await self._reader_context.authored_ids(celebrities, max_id=cursor, limit=want)
+            pulled = await self._store.tweet_ids_by_authors(celebrities, max_id=cursor, limit=want)
             return merge_newest_first((cached, pulled), want)
 
-        hidden = await self._reader_context.hidden_author_ids(viewer_id)
+        hidden = await self._store.hidden_author_ids(viewer_id)
         page = await self._fill(fetch, max_id, limit, hidden)
         self._reads[source].inc()
         return page
@@ -187,7 +184,7 @@ class TimelineService:
         async def fetch(cursor: int | None, want: int) -> list[int]:
             return await self._store.tweet_ids_by_authors(authors, max_id=cursor, limit=want)
 
-        hidden = await self._reader_context.hidden_author_ids(viewer_id)
+        hidden = await self._store.hidden_author_ids(viewer_id)
         return await self._fill(fetch, max_id, limit, hidden)
 
     async def _fill(
