@@ -119,8 +119,9 @@ Kind = Literal["celebrities", "hidden", "users", "authored", "counts", "media"]
 """The caches of :class:`CachingStore`, by the label of their lookups metric."""
 
 SHARED_KINDS: Final[tuple[Kind, ...]] = ("celebrities", "hidden", "users", "authored")
-"""Kinds whose drops are published to the other processes. Counts are not (their TTL
-is seconds, and a bus message per like would cost more than it saves); media never
+"""Kinds whose drops are published to the other processes (all of them when a followee
+becomes a celebrity or the bus subscription starts over). Counts are not (their TTL is
+seconds, and a bus message per like would cost more than it saves); media never
 change."""
 
 _NO_ONE: Final[frozenset[int]] = frozenset()
@@ -231,20 +232,22 @@ class CachingStore:
                 found.discard(ids)
 
     async def _changed(
-        self, keys: Mapping[Kind, Iterable[int | None]], *, everyone: bool = False
+        self,
+        shared: Mapping[Kind, Iterable[int | None]],
+        *,
+        local: Mapping[Kind, Iterable[int | None]] | None = None,
+        everyone: bool = False,
     ) -> None:
-        """A forwarded write committed and changed ``keys`` (Nones skipped): drop them
-        here, and publish the shared kinds' drops. Best effort: never raises."""
-        dropped: dict[str, list[int]] = {
-            kind: [i for i in ids if i is not None] for kind, ids in keys.items()
-        }
-        self._drop(dropped, everyone)
+        """A forwarded write committed and changed ``shared`` and ``local`` keys (Nones
+        skipped): drop both here, and tell the other processes to drop ``shared`` (and,
+        with ``everyone``, every shared entry). Best effort: never raises."""
+        published = _present(shared)
+        self._drop(published, everyone)
+        if local:
+            self._drop(_present(local), False)
         self._local.inc()
-        shared: dict[str, list[int]] = {
-            kind: ids for kind, ids in dropped.items() if kind in SHARED_KINDS and ids
-        }
-        if shared or everyone:
-            await self._bus.publish(shared, everyone=everyone)
+        if any(published.values()) or everyone:
+            await self._bus.publish(published, everyone=everyone)
 
     async def _pulled(self, author_ids: Sequence[int]) -> bool:
         """Whether every one of ``author_ids`` is a celebrity (their tweets are pulled at
@@ -294,16 +297,17 @@ class CachingStore:
     async def insert_tweet(
         self, tweet: Tweet, events: Sequence[Event], *, media_ids: Sequence[int] = ()
     ) -> bool:
-        """Forwarded; drops the counts of the replied-to and retweeted tweets here, and,
-        when the author is a celebrity, their kept ids here and in the other processes."""
+        """Forwarded; drops the counts of the replied-to and retweeted tweets and the
+        author's row (its tweet count) here, and, when the author is a celebrity, their
+        kept ids and row here and in the other processes (an ordinary post sends no
+        message: nothing is kept of their tweets, and a row's counts may lag a TTL)."""
         inserted = await self.inner.insert_tweet(tweet, events, media_ids=media_ids)
         if inserted:
-            pulled = await self._pulled([tweet.author_id])
+            author = (tweet.author_id,)
+            pulled = await self._pulled(author)
             await self._changed(
-                {
-                    "counts": (tweet.reply_to_tweet_id, tweet.retweet_of_id),
-                    "authored": (tweet.author_id,) if pulled else (),
-                }
+                {"authored": author, "users": author} if pulled else {},
+                local={"counts": (tweet.reply_to_tweet_id, tweet.retweet_of_id), "users": author},
             )
         return inserted
 
@@ -315,16 +319,19 @@ class CachingStore:
         retweet_deleted: Callable[[int, int], Event] | None = None,
     ) -> bool:
         """Forwarded; drops the tweet and the retweets deleted with it from the tweet
-        cache, the counts of the tweet and of what it counted on (a retweet's original, a
-        reply's parent) here, and a celebrity author's kept ids everywhere."""
+        cache; here, the counts of the tweet and of what it counted on (a retweet's
+        original, a reply's parent) and the rows of its author and of the retweeters
+        (their tweet counts); and a celebrity author's kept ids and row everywhere."""
         tweet = (await self.get_tweets([tweet_id])).get(tweet_id)
         gone = [tweet_id]
+        retweeters: list[int] = []
         recorded = retweet_deleted
         if retweet_deleted is not None:
             forward = retweet_deleted
 
             def record(retweet_id: int, retweeter_id: int) -> Event:
                 gone.append(retweet_id)
+                retweeters.append(retweeter_id)
                 return forward(retweet_id, retweeter_id)
 
             recorded = record
@@ -334,13 +341,12 @@ class CachingStore:
             with contextlib.suppress(BackendUnavailable):
                 # Readers drop ids the store no longer has; a cached copy would hide that.
                 await self._tweet_cache.invalidate(gone)
+            author = () if tweet is None else (tweet.author_id,)
             counted_on = () if tweet is None else (tweet.retweet_of_id, tweet.reply_to_tweet_id)
-            pulled = tweet is not None and await self._pulled([tweet.author_id])
+            pulled = bool(author) and await self._pulled(author)
             await self._changed(
-                {
-                    "counts": (tweet_id, *counted_on),
-                    "authored": (tweet.author_id,) if tweet is not None and pulled else (),
-                }
+                {"authored": author, "users": author} if pulled else {},
+                local={"counts": (tweet_id, *counted_on), "users": (*author, *retweeters)},
             )
         return deleted
 
@@ -468,14 +474,14 @@ class CachingStore:
         """Forwarded; drops the tweet's counts here."""
         liked = await self.inner.like(user_id, tweet_id, events)
         if liked:
-            await self._changed({"counts": (tweet_id,)})
+            await self._changed({}, local={"counts": (tweet_id,)})
         return liked
 
     async def unlike(self, user_id: int, tweet_id: int, events: Sequence[Event]) -> bool:
         """Forwarded; drops the tweet's counts here."""
         unliked = await self.inner.unlike(user_id, tweet_id, events)
         if unliked:
-            await self._changed({"counts": (tweet_id,)})
+            await self._changed({}, local={"counts": (tweet_id,)})
         return unliked
 
     async def tweet_counts(self, tweet_ids: Iterable[int]) -> dict[int, Counts]:
@@ -624,3 +630,8 @@ class CachingStore:
 
     async def remove_dead_letter(self, dead_letter_id: int) -> None:
         await self.inner.remove_dead_letter(dead_letter_id)
+
+
+def _present(keys: Mapping[Kind, Iterable[int | None]]) -> dict[str, list[int]]:
+    """``keys`` without the Nones (absent references: no reply parent, no original)."""
+    return {kind: [i for i in ids if i is not None] for kind, ids in keys.items()}
