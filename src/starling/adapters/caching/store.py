@@ -15,9 +15,10 @@ What it keeps, and why (profiling of home-timeline reads):
   about a third of the request, while the answers change only when the viewer follows,
   unfollows, blocks, mutes (or is blocked), or a followee crosses the celebrity threshold.
 - **Author rows** (``get_users``): a page shows up to 50 authors, and re-reading them
-  cost a store query per page; a profile change invalidates the row, and so does a
-  follow (the counts in it). ``get_user`` is not cached: write services read it to check
-  a user exists and to see a threshold crossing, and profiles show exact counts.
+  cost a store query per page; a profile change or a follow drops the row everywhere, a
+  tweet or a delete drops its author's row here (the counts in it). ``get_user`` and
+  ``get_tweet`` are not cached: write services read them to check a user or tweet
+  exists and to see a threshold crossing, and profiles show exact counts.
 - **Celebrities' newest tweet ids** (``tweet_ids_by_authors`` for reads pulling from at
   most :data:`AUTHORED_MAX_AUTHORS` authors who are all celebrities, no deeper than
   :data:`AUTHORED_DEPTH`): every reader of a celebrity pulls the same ids, and the store
@@ -41,10 +42,12 @@ Invalidation:
   committed, so a user's next read after their own change is exact. A follow that makes
   the followee a celebrity drops every shared entry (their followers must start pulling
   them).
-- **Cross-process**: the drops of the shared kinds (:data:`SHARED_KINDS`) are published
-  on the live bus (:mod:`~starling.adapters.caching.invalidations`) and every process
-  applies what others publish. The bus is at most once, and a bus failure never fails a
-  request: it is logged.
+- **Cross-process**: the drops of a profile change, a follow or unfollow, a block,
+  unblock, mute or unmute, and a celebrity's tweet or delete are published on the live
+  bus (:mod:`~starling.adapters.caching.invalidations`) and every process applies what
+  others publish. Counts, rows changed by an ordinary tweet, and media are not
+  published (see :data:`SHARED_KINDS`). The bus is at most once, and a bus failure never
+  fails a request: it is logged.
 - **TTL** (``STARLING_READER_CACHE_TTL_S``, measured on the injected clock): bounds the
   staleness of what no message reported: a lost message, a change written outside this
   layer (``starling load``), a race of concurrent follows across the threshold.
@@ -60,21 +63,19 @@ import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Final, Literal
 
+from starling.adapters.caching.forwarding import ForwardingStore
 from starling.adapters.caching.invalidations import InvalidationBus
 from starling.adapters.caching.ttl_map import TTLMap
-from starling.domain.engagement import NO_COUNTS, Counts, ViewerFlags
+from starling.domain.engagement import NO_COUNTS, Counts
 from starling.domain.events import Event
 from starling.domain.feed import merge_newest_first
 from starling.domain.media import Media
-from starling.domain.model import Credentials, NewUser, Tweet, User
-from starling.domain.notifications import Notification
+from starling.domain.model import Tweet, User
 from starling.metrics import Metrics
 from starling.ports import (
     BackendUnavailable,
     Clock,
-    DeadLetter,
     LiveBus,
-    OutboxRecord,
     Store,
     TweetCache,
 )
@@ -130,9 +131,10 @@ _NO_ONE: Final[frozenset[int]] = frozenset()
 _NO_MEDIA: Final[tuple[Media, ...]] = ()
 
 
-class CachingStore:
+class CachingStore(ForwardingStore):
     """A :class:`~starling.ports.Store` answering hot reads from per-process caches (see
-    the module docstring), forwarding everything else to ``inner``.
+    the module docstring), forwarding everything else to ``inner`` (writing to
+    ``inner`` directly bypasses every invalidation, as another process's write would).
 
     ``threshold`` is the celebrity threshold of the fan-out policy (followers at which an
     author is pulled); ``celebrity_followee_ids`` with another threshold is not cached.
@@ -155,9 +157,7 @@ class CachingStore:
         counts_ttl_s: float,
         max_viewers: int = MAX_VIEWERS,
     ) -> None:
-        self.inner = inner
-        """The wrapped store: writing to it directly bypasses every invalidation (as
-        another process's write would)."""
+        super().__init__(inner)
         self._tweet_cache = tweet_cache
         self._threshold = threshold
         lookups = metrics.reader_cache_lookups
@@ -216,9 +216,6 @@ class CachingStore:
         await self._bus.stop()
         await self.inner.close()
 
-    async def ping(self) -> None:
-        await self.inner.ping()
-
     # --- invalidation ----------------------------------------------------------------
     def _drop(self, keys: Mapping[str, Sequence[int]], everyone: bool) -> None:
         """Forget ``keys`` by kind (unknown kinds are ignored); with ``everyone``, every
@@ -259,30 +256,11 @@ class CachingStore:
         )
 
     # --- users -----------------------------------------------------------------------
-    async def get_meta(self, key: str) -> str | None:
-        return await self.inner.get_meta(key)
-
-    async def set_meta_if_absent(self, key: str, value: str) -> str:
-        return await self.inner.set_meta_if_absent(key, value)
-
-    async def create_user(self, user: NewUser) -> User:
-        return await self.inner.create_user(user)
-
-    async def get_user(self, user_id: int) -> User | None:
-        """Not cached (see the module docstring)."""
-        return await self.inner.get_user(user_id)
-
-    async def get_user_by_username(self, username: str) -> User | None:
-        return await self.inner.get_user_by_username(username)
-
     async def get_users(self, user_ids: Iterable[int]) -> dict[int, User]:
         """``Store.get_users``, each row at most one reader TTL old; one store query for
         those not kept. The counts in a row may lag by a TTL (a follow drops both rows;
         a tweet does not)."""
         return await self._users.kept_many(user_ids, self.inner.get_users)
-
-    async def get_credentials(self, username: str) -> Credentials | None:
-        return await self.inner.get_credentials(username)
 
     async def update_profile(
         self, user_id: int, *, display_name: str | None, bio: str | None
@@ -349,10 +327,6 @@ class CachingStore:
                 local={"counts": (tweet_id, *counted_on), "users": (*author, *retweeters)},
             )
         return deleted
-
-    async def get_tweet(self, tweet_id: int) -> Tweet | None:
-        """Not cached: write services check existence against the store."""
-        return await self.inner.get_tweet(tweet_id)
 
     async def get_tweets(self, tweet_ids: Iterable[int]) -> dict[int, Tweet]:
         """``Store.get_tweets`` through the tweet cache: one multi-get, then one store
@@ -444,12 +418,6 @@ class CachingStore:
             )
         return removed
 
-    async def is_following(self, follower_id: int, followee_id: int) -> bool:
-        return await self.inner.is_following(follower_id, followee_id)
-
-    async def followee_ids(self, user_id: int) -> list[int]:
-        return await self.inner.followee_ids(user_id)
-
     async def celebrity_followee_ids(self, user_id: int, threshold: int) -> list[int]:
         """``Store.celebrity_followee_ids``, at most one reader TTL old (for this store's
         threshold; another threshold is read from the store)."""
@@ -459,15 +427,6 @@ class CachingStore:
 
     async def _load_celebrities(self, user_id: int) -> tuple[int, ...]:
         return tuple(await self.inner.celebrity_followee_ids(user_id, self._threshold))
-
-    async def follower_ids_after(self, user_id: int, *, after_id: int, limit: int) -> list[int]:
-        return await self.inner.follower_ids_after(user_id, after_id=after_id, limit=limit)
-
-    async def followers_page(self, user_id: int, *, max_id: int | None, limit: int) -> list[int]:
-        return await self.inner.followers_page(user_id, max_id=max_id, limit=limit)
-
-    async def following_page(self, user_id: int, *, max_id: int | None, limit: int) -> list[int]:
-        return await self.inner.following_page(user_id, max_id=max_id, limit=limit)
 
     # --- engagement ------------------------------------------------------------------
     async def like(self, user_id: int, tweet_id: int, events: Sequence[Event]) -> bool:
@@ -488,24 +447,6 @@ class CachingStore:
         """``Store.tweet_counts``, each at most one counts TTL old; one store query for
         those not kept."""
         return await self._counts.kept_many(tweet_ids, self.inner.tweet_counts, absent=NO_COUNTS)
-
-    async def viewer_flags(
-        self, viewer_id: int, tweet_ids: Iterable[int]
-    ) -> dict[int, ViewerFlags]:
-        return await self.inner.viewer_flags(viewer_id, tweet_ids)
-
-    async def bookmark(
-        self, user_id: int, tweet_id: int, bookmark_id: int, created_at_ms: int
-    ) -> bool:
-        return await self.inner.bookmark(user_id, tweet_id, bookmark_id, created_at_ms)
-
-    async def unbookmark(self, user_id: int, tweet_id: int) -> bool:
-        return await self.inner.unbookmark(user_id, tweet_id)
-
-    async def bookmarks_page(
-        self, user_id: int, *, max_id: int | None, limit: int
-    ) -> list[tuple[int, int]]:
-        return await self.inner.bookmarks_page(user_id, max_id=max_id, limit=limit)
 
     # --- blocks and mutes ------------------------------------------------------------
     async def block(self, blocker_id: int, blocked_id: int, events: Sequence[Event]) -> bool:
@@ -547,56 +488,7 @@ class CachingStore:
         found = await self.inner.hidden_author_ids(viewer_id)
         return frozenset(found) if found else _NO_ONE
 
-    async def is_blocking(self, blocker_id: int, blocked_id: int) -> bool:
-        return await self.inner.is_blocking(blocker_id, blocked_id)
-
-    async def is_blocked(self, a: int, b: int) -> bool:
-        return await self.inner.is_blocked(a, b)
-
-    async def is_muting(self, muter_id: int, muted_id: int) -> bool:
-        return await self.inner.is_muting(muter_id, muted_id)
-
-    # --- notifications ---------------------------------------------------------------
-    async def add_notifications(self, rows: Sequence[Notification]) -> int:
-        return await self.inner.add_notifications(rows)
-
-    async def notifications_page(
-        self, user_id: int, *, max_id: int | None, limit: int
-    ) -> list[Notification]:
-        return await self.inner.notifications_page(user_id, max_id=max_id, limit=limit)
-
-    async def unread_count(self, user_id: int) -> int:
-        return await self.inner.unread_count(user_id)
-
-    async def read_mark(self, user_id: int) -> int:
-        return await self.inner.read_mark(user_id)
-
-    async def mark_notifications_read(self, user_id: int, max_id: int) -> None:
-        await self.inner.mark_notifications_read(user_id, max_id)
-
-    async def newest_notification_id(self, user_id: int) -> int | None:
-        return await self.inner.newest_notification_id(user_id)
-
-    async def delete_notifications_for_tweet(self, tweet_id: int) -> int:
-        return await self.inner.delete_notifications_for_tweet(tweet_id)
-
-    # --- conversations ---------------------------------------------------------------
-    async def retweet_id_of(self, user_id: int, tweet_id: int) -> int | None:
-        return await self.inner.retweet_id_of(user_id, tweet_id)
-
-    async def reply_ids(self, tweet_id: int, *, max_id: int | None, limit: int) -> list[int]:
-        return await self.inner.reply_ids(tweet_id, max_id=max_id, limit=limit)
-
-    async def ancestor_ids(self, tweet_id: int) -> list[int]:
-        return await self.inner.ancestor_ids(tweet_id)
-
     # --- media -----------------------------------------------------------------------
-    async def add_media(self, media: Media) -> None:
-        await self.inner.add_media(media)
-
-    async def get_media(self, media_ids: Iterable[int]) -> dict[int, Media]:
-        return await self.inner.get_media(media_ids)
-
     async def media_of_tweets(self, tweet_ids: Iterable[int]) -> dict[int, list[Media]]:
         """``Store.media_of_tweets``, kept until evicted (attachments never change); one
         store query for the tweets not kept."""
@@ -606,30 +498,6 @@ class CachingStore:
     async def _load_media(self, tweet_ids: list[int]) -> dict[int, tuple[Media, ...]]:
         loaded = await self.inner.media_of_tweets(tweet_ids)
         return {tweet_id: tuple(media) for tweet_id, media in loaded.items()}
-
-    # --- outbox ----------------------------------------------------------------------
-    async def outbox_after(self, position: int, limit: int) -> Sequence[OutboxRecord]:
-        return await self.inner.outbox_after(position, limit)
-
-    async def outbox_head(self) -> int:
-        return await self.inner.outbox_head()
-
-    async def consumer_position(self, group: str) -> int:
-        return await self.inner.consumer_position(group)
-
-    async def set_consumer_position(self, group: str, position: int) -> None:
-        await self.inner.set_consumer_position(group, position)
-
-    async def add_dead_letter(
-        self, group: str, position: int, payload: bytes, error: str, attempts: int
-    ) -> None:
-        await self.inner.add_dead_letter(group, position, payload, error, attempts)
-
-    async def dead_letters(self, group: str | None = None) -> Sequence[DeadLetter]:
-        return await self.inner.dead_letters(group)
-
-    async def remove_dead_letter(self, dead_letter_id: int) -> None:
-        await self.inner.remove_dead_letter(dead_letter_id)
 
 
 def _present(keys: Mapping[Kind, Iterable[int | None]]) -> dict[str, list[int]]:
