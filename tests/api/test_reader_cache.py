@@ -307,3 +307,22 @@ async def test_a_read_pulling_from_many_authors_is_one_store_query(
         )
         == 0
     )
+
+
+async def test_a_profile_change_through_another_api_process_shows_before_the_ttl(
+    scale_out: Deployment, tmp_path: Path
+) -> None:
+    async with two_api_processes(scale_out, tmp_path) as apps:
+        here = apps.here
+        author = await here.register()
+        tweet_id = await here.post(author, "hello")
+        assert (await here.tweet(tweet_id))["user"]["display_name"] == author.username  # kept
+        apps.mark()
+
+        r = await apps.there.client.patch(
+            "/api/v1/users/me", json={"display_name": "Renamed"}, headers=author.headers
+        )
+        assert r.status_code == 200, r.text
+        await apps.applied_since_mark()
+
+        assert (await here.tweet(tweet_id))["user"]["display_name"] == "Renamed"
