@@ -11,6 +11,7 @@ import os
 import secrets
 from dataclasses import dataclass, field
 
+from starling.adapters.caching import CachingStore
 from starling.adapters.clock import SystemClock
 from starling.adapters.local_media import LocalMediaStore
 from starling.adapters.memory.live_bus import MemoryLiveBus
@@ -37,7 +38,6 @@ from starling.ports import (
 )
 from starling.services.accounts import AccountService
 from starling.services.conversations import ConversationService
-from starling.services.counts_cache import CountsCache
 from starling.services.credentials import Passwords, Tokens
 from starling.services.engagement import EngagementService
 from starling.services.feed_manager import FeedManager
@@ -48,7 +48,6 @@ from starling.services.media import MediaService
 from starling.services.moderation import ModerationService
 from starling.services.notifications import NotificationService
 from starling.services.read_pipeline import ReadPipeline
-from starling.services.reader_context import ReaderContextCache
 from starling.services.search import SearchService
 from starling.services.stream import StreamService
 from starling.services.timelines import TimelineService
@@ -72,7 +71,9 @@ class App:
     rules: FeedRules
     clock: Clock
     metrics: Metrics
-    store: Store
+    store: CachingStore
+    """The store every service uses: the database behind this process's caches
+    (``store.inner`` is the database itself, as another process writes to it)."""
     cache: TimelineCache
     tweet_cache: TweetCache
     event_log: EventLog
@@ -82,7 +83,6 @@ class App:
     tweets: TweetService
     graph: GraphService
     timelines: TimelineService
-    reader_context: ReaderContextCache
     conversations: ConversationService
     feed: FeedManager
     hydrator: Hydrator
@@ -102,10 +102,10 @@ class App:
     _started: bool = field(default=False, repr=False)
 
     async def start(self) -> None:
-        """Start the consumers (when this process runs workers) and the reader cache's
+        """Start the consumers (when this process runs workers) and the caching store's
         subscription to other processes' invalidations."""
         if not self._started:
-            await self.reader_context.start()
+            await self.store.start()
             if self.run_workers or not self.settings.is_embedded:
                 await self.event_log.start()
         self._started = True
@@ -114,7 +114,7 @@ class App:
         """Stop the consumers and close every connection."""
         if self._started and (self.run_workers or not self.settings.is_embedded):
             await self.event_log.stop()
-        await self.reader_context.stop()
+        await self.store.stop()
         await self.live_bus.close()
         await self.cache.close()
         await self.tweet_cache.close()
@@ -267,32 +267,34 @@ async def build(
     rules = settings.feed_rules()
     policy = settings.fanout_policy()
     metrics = Metrics()
-    store = store or await _make_store(settings)
+    database = store or await _make_store(settings)
     default_cache, tweet_cache = _make_caches(settings, rules, clock)
     cache = cache or default_cache
-    event_log = _make_event_log(settings, store, metrics, run_workers=run_workers)
+    event_log = _make_event_log(settings, database, metrics, run_workers=run_workers)
     ids = SnowflakeGenerator(await _worker_id(settings), clock.now_ms)
-    secret = settings.secret_key or await store.set_meta_if_absent(
+    secret = settings.secret_key or await database.set_meta_if_absent(
         SECRET_META_KEY, secrets.token_urlsafe(32)
     )
     live_bus = _make_live_bus(settings)
     publisher = LivePublisher(live_bus)
-    reader_context = ReaderContextCache(
-        store=store,
-        clock=clock,
+    # Every service goes through the caching layer; the event log and the search index
+    # work on the database itself (the outbox, the engine's own full-text index).
+    store = caching = CachingStore(
+        database,
+        tweet_cache=tweet_cache,
         bus=live_bus,
+        clock=clock,
         metrics=metrics,
         policy=policy,
-        ttl_s=settings.reader_cache_ttl,
+        reader_ttl_s=settings.reader_cache_ttl,
+        counts_ttl_s=settings.counts_cache_ttl,
     )
-    counts = CountsCache(store=store, clock=clock, ttl_s=settings.counts_cache_ttl)
-    hydrator = Hydrator(store=store, tweet_cache=tweet_cache, users=reader_context, counts=counts)
-    reads = ReadPipeline(store=store, hydrator=hydrator, reader_context=reader_context)
+    hydrator = Hydrator(store=store)
+    reads = ReadPipeline(store=store, hydrator=hydrator, policy=policy)
     # The one holder of the timeline cache: every service changes timelines through it.
     feed = FeedManager(
         store=store,
         cache=cache,
-        reader_context=reader_context,
         rules=rules,
         policy=policy,
         metrics=metrics,
@@ -303,7 +305,7 @@ async def build(
     notifications = NotificationService(
         store=store, ids=ids, clock=clock, reads=reads, live=publisher
     )
-    search_index = _make_search_index(store)
+    search_index = _make_search_index(database)
     search = SearchService(store=store, index=search_index, reads=reads)
     trend_config = trend_config or TrendConfig()
     trend_counter = _make_trend_counter(settings, trend_config)
@@ -318,7 +320,7 @@ async def build(
         rules=rules,
         clock=clock,
         metrics=metrics,
-        store=store,
+        store=caching,
         cache=cache,
         tweet_cache=tweet_cache,
         event_log=event_log,
@@ -331,14 +333,10 @@ async def build(
                 time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
             ),
             tokens=Tokens(secret, ttl_s=settings.token_ttl_s, clock=clock),
-            reader_context=reader_context,
         ),
         tweets=TweetService(
             store=store,
             event_log=event_log,
-            tweet_cache=tweet_cache,
-            counts=counts,
-            reader_context=reader_context,
             ids=ids,
             clock=clock,
         ),
@@ -346,12 +344,10 @@ async def build(
             store=store,
             event_log=event_log,
             feed=feed,
-            reader_context=reader_context,
             ids=ids,
             clock=clock,
         ),
         timelines=timelines,
-        reader_context=reader_context,
         conversations=ConversationService(store=store, reads=reads),
         feed=feed,
         hydrator=hydrator,
@@ -362,14 +358,12 @@ async def build(
             ids=ids,
             clock=clock,
             metrics=metrics,
-            counts=counts,
             reads=reads,
         ),
         moderation=ModerationService(
             store=store,
             event_log=event_log,
             feed=feed,
-            reader_context=reader_context,
             ids=ids,
             clock=clock,
         ),

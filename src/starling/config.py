@@ -34,14 +34,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Prefix of every Redis key, so deployments (and test runs) can share one Redis."""
     tweet_cache_ttl_s: int = 3_600
     reader_cache_ttl_s: Annotated[float, msgspec.Meta(ge=0)] | None = None
-    """Seconds a process keeps a reader's celebrity followees, hidden authors and author
-    rows (:mod:`starling.services.reader_context`): the staleness bound of changes made
-    in other processes whose invalidation message was lost (a bus reconnect drops every
-    entry anyway). 0 disables that cache. Unset: 60 s with a broker; 600 s on the
-    embedded default, whose single process sees (and invalidates on) every change."""
+    """Seconds a process keeps a reader's celebrity followees, hidden authors, author
+    rows and celebrities' newest tweet ids (:mod:`starling.adapters.caching.store`): the
+    staleness bound of changes made in other processes whose invalidation message was
+    lost (a bus reconnect drops every entry anyway). 0 disables that cache. Unset: 60 s
+    with a broker; 600 s on the embedded default, whose single process sees (and
+    invalidates on) every change."""
     counts_cache_ttl_s: Annotated[float, msgspec.Meta(ge=0)] | None = None
     """Seconds a process keeps tweets' engagement counts
-    (:mod:`starling.services.counts_cache`): how stale another process's like or
+    (:mod:`starling.adapters.caching.store`): how stale another process's like or
     retweet may show (issue 4: "eventually consistent within seconds"). 0 disables.
     Unset: 5 s with a broker; 600 s on the embedded default (every change is local)."""
     celebrity_threshold: int = feed.CELEBRITY_THRESHOLD

@@ -69,14 +69,14 @@ class Metrics:
         )
         self.reader_cache_lookups = Counter(
             "starling_reader_cache_lookups",
-            "Reader-context lookups (celebrity followees, hidden authors, author rows)"
-            " by hit or miss.",
+            "Caching-store lookups by kind (celebrities, hidden, users, authored, counts,"
+            " media, tweets) and by hit or miss.",
             ("kind", "result"),
             registry=r,
         )
         self.reader_cache_invalidations = Counter(
             "starling_reader_cache_invalidations",
-            "Reader-context invalidations applied, made here (local) or received (remote).",
+            "Caching-store invalidations applied, made here (local) or received (remote).",
             ("source",),
             registry=r,
         )

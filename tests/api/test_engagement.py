@@ -290,7 +290,7 @@ async def test_hydrating_a_page_with_viewer_flags_costs_the_same_queries_at_any_
     per_page: dict[int, int] = {}
     for size in (5, 50):
         page_ids = tweet_ids[-size:]
-        with counted_statements(starling.core.store) as statements:
+        with counted_statements(starling.core.store.inner) as statements:
             views = await starling.core.hydrator.hydrate(page_ids)
             engagement = await starling.core.hydrator.engagement(views, viewer_id=viewer.id)
         assert len(views) == size
@@ -302,7 +302,7 @@ async def test_hydrating_a_page_with_viewer_flags_costs_the_same_queries_at_any_
         assert any(v.retweeted is not None and v.retweeted.quoted is not None for v in views)
         assert len(statements) <= HYDRATION_QUERIES_MAX, statements
 
-        with counted_statements(starling.core.store) as statements:
+        with counted_statements(starling.core.store.inner) as statements:
             page = await starling.home_page(viewer, limit=size)
         assert len(page["tweets"]) == size
         per_page[size] = len(statements)

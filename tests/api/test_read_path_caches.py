@@ -1,7 +1,7 @@
 """The read path's per-process shortcuts (issue 6): tweet JSON rendered from cached
 pieces, cached author rows, cached engagement counts, remembered tokens. Each must answer
 what the store would: changes made through this process show at once, changes it did
-not see (written through ``starling.core.store`` directly, as another process would)
+not see (written through ``starling.core.store.inner`` directly, as another process would)
 within one TTL, and every body keeps the documented shape.
 """
 
@@ -90,7 +90,7 @@ async def test_counts_changed_by_another_process_show_within_one_ttl(starling: H
     assert (await starling.tweet(tweet_id))["metrics"]["likes"] == 0
 
     # A like this process did not make (no invalidation here): another API process's.
-    assert await starling.core.store.like(fan.id, tweet_id, [])
+    assert await starling.core.store.inner.like(fan.id, tweet_id, [])
     assert (await starling.tweet(tweet_id))["metrics"]["likes"] == 0
 
     await starling.advance(round(starling.core.settings.counts_cache_ttl * 1000))

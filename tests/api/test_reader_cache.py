@@ -2,7 +2,7 @@
 followed-celebrities query nor the hidden-authors query; changes made through this
 process are seen on the next read, changes it did not see within one TTL.
 
-"Another process" is simulated by writing through ``starling.core.store`` directly,
+"Another process" is simulated by writing through ``starling.core.store.inner`` directly,
 bypassing the services (and so their invalidation); the scale-out test runs a second
 API app on the same deployment to see an invalidation cross processes over Redis.
 """
@@ -18,14 +18,10 @@ from test_engagement import counted_statements
 
 from conftest import FAST_ARGON2, TEST_THRESHOLD, Account, Harness, HarnessFactory, start_harness
 from scaleout import Deployment
+from starling.adapters.caching import AUTHORED_DEPTH, AUTHORED_MAX_AUTHORS, INVALIDATION_CHANNEL
 from starling.adapters.clock import ManualClock
 from starling.config import load_settings
 from starling.ports import LiveSubscription
-from starling.services.reader_context import (
-    AUTHORED_DEPTH,
-    AUTHORED_MAX_AUTHORS,
-    INVALIDATION_CHANNEL,
-)
 
 
 def ttl_ms(starling: Harness) -> int:
@@ -62,9 +58,9 @@ async def test_a_second_home_read_within_the_ttl_runs_neither_reader_query(
     assert await starling.home_ids(viewer) == posted[::-1]  # builds the cached timeline
     await starling.advance(ttl_ms(starling))  # the reader context expires; the timeline stays
 
-    with counted_statements(starling.core.store) as first:
+    with counted_statements(starling.core.store.inner) as first:
         assert await starling.home_ids(viewer) == posted[::-1]
-    with counted_statements(starling.core.store) as second:
+    with counted_statements(starling.core.store.inner) as second:
         assert await starling.home_ids(viewer) == posted[::-1]
 
     assert len(reader_queries(first)) == 2, first
@@ -107,8 +103,8 @@ async def test_a_change_this_process_did_not_see_is_seen_once_the_ttl_passed(
     assert await starling.home_ids(viewer) == [from_friend]
 
     # Another process follows the celebrity and mutes the friend for the viewer.
-    assert await starling.core.store.follow(viewer.id, star.id, [])
-    assert await starling.core.store.mute(viewer.id, friend.id, starling.clock.now_ms())
+    assert await starling.core.store.inner.follow(viewer.id, star.id, [])
+    assert await starling.core.store.inner.mute(viewer.id, friend.id, starling.clock.now_ms())
 
     await starling.advance(ttl_ms(starling) - 1)
     assert await starling.home_ids(viewer) == [from_friend]  # still the cached context
@@ -124,12 +120,12 @@ async def test_a_ttl_of_zero_disables_the_cache(make_starling: HarnessFactory) -
     await starling.drain()
     assert await starling.home_ids(viewer) == [tweet_id]
 
-    with counted_statements(starling.core.store) as statements:
+    with counted_statements(starling.core.store.inner) as statements:
         assert await starling.home_ids(viewer) == [tweet_id]
     assert len(reader_queries(statements)) == 2
-    assert len(starling.core.reader_context) == 0
+    assert starling.core.store.kept("celebrities", "hidden", "users", "authored") == 0
 
-    assert await starling.core.store.mute(viewer.id, friend.id, starling.clock.now_ms())
+    assert await starling.core.store.inner.mute(viewer.id, friend.id, starling.clock.now_ms())
     assert await starling.home_ids(viewer) == []
 
 
@@ -236,7 +232,7 @@ async def test_readers_of_a_celebrity_share_one_read_of_its_newest_tweets(
 
     posted = await starling.post(star, "news")  # drops the kept ids: seen at once
     assert await starling.home_ids(first) == [posted]
-    with counted_statements(starling.core.store) as statements:
+    with counted_statements(starling.core.store.inner) as statements:
         assert await starling.home_ids(second) == [posted]
 
     assert authored_queries(statements) == [], statements
@@ -301,7 +297,7 @@ async def test_a_read_pulling_from_many_authors_is_one_store_query(
     await starling.drain()
     assert await starling.home_ids(viewer) == posted[::-1]  # timeline and context built
 
-    with counted_statements(starling.core.store) as statements:
+    with counted_statements(starling.core.store.inner) as statements:
         assert await starling.home_ids(viewer) == posted[::-1]
 
     assert len(authored_queries(statements)) == 1, statements
@@ -311,3 +307,22 @@ async def test_a_read_pulling_from_many_authors_is_one_store_query(
         )
         == 0
     )
+
+
+async def test_a_profile_change_through_another_api_process_shows_before_the_ttl(
+    scale_out: Deployment, tmp_path: Path
+) -> None:
+    async with two_api_processes(scale_out, tmp_path) as apps:
+        here = apps.here
+        author = await here.register()
+        tweet_id = await here.post(author, "hello")
+        assert (await here.tweet(tweet_id))["user"]["display_name"] == author.username  # kept
+        apps.mark()
+
+        r = await apps.there.client.patch(
+            "/api/v1/users/me", json={"display_name": "Renamed"}, headers=author.headers
+        )
+        assert r.status_code == 200, r.text
+        await apps.applied_since_mark()
+
+        assert (await here.tweet(tweet_id))["user"]["display_name"] == "Renamed"

@@ -8,11 +8,38 @@ from collections.abc import Callable
 
 import pytest
 
+from starling.adapters.caching import CachingStore
+from starling.adapters.clock import ManualClock
+from starling.adapters.memory.live_bus import MemoryLiveBus
+from starling.adapters.memory.tweet_cache import MemoryTweetCache
+from starling.domain.feed import ThresholdPolicy
 from starling.domain.ids import SnowflakeGenerator, timestamp_ms
 from starling.domain.model import NewUser, Tweet, User
+from starling.metrics import Metrics
 from starling.ports import Store
 
 NOW_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+
+
+CACHING_THRESHOLDS = (0, 3)
+"""Celebrity thresholds the caching store runs the contracts with: 0 makes every author
+pulled (every read of up to 16 authors' ids comes from kept ids, every tweet drops
+them); 3 is a threshold the celebrity-followee test asks for, so that answer is kept."""
+
+
+def caching(store: Store, *, threshold: int) -> CachingStore:
+    """``store`` behind the caching layer as a process wraps it, on a clock that does not
+    move (nothing expires: every answer after a write must come from an invalidation)."""
+    return CachingStore(
+        store,
+        tweet_cache=MemoryTweetCache(),
+        bus=MemoryLiveBus(),
+        clock=ManualClock(NOW_MS),
+        metrics=Metrics(),
+        policy=ThresholdPolicy(threshold),
+        reader_ttl_s=600,
+        counts_ttl_s=600,
+    )
 
 
 class StoreFixtures:

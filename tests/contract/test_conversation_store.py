@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from store_fixtures import NOW_MS, StoreFixtures
+from store_fixtures import CACHING_THRESHOLDS, NOW_MS, StoreFixtures, caching
 
 import pg
 from starling.adapters.postgres.store import PostgresStore
@@ -18,6 +18,7 @@ from starling.domain.errors import TweetNotFound
 from starling.domain.events import Event, TweetDeleted, decode_event
 from starling.domain.ids import SnowflakeGenerator
 from starling.domain.model import Tweet, User
+from starling.ports import Store
 
 
 class ConversationStoreContract(StoreFixtures):
@@ -136,6 +137,19 @@ class TestSqliteConversationStore(ConversationStoreContract):
     @pytest.fixture
     async def store(self, tmp_path: Path) -> AsyncIterator[SqliteStore]:
         store = SqliteStore(f"sqlite:///{tmp_path}/conversations.db")
+        yield store
+        await store.close()
+
+
+class TestCachingSqliteConversationStore(ConversationStoreContract):
+    """Through the caching layer (counts and tweets are kept; retweets, replies and
+    deletes drop them)."""
+
+    @pytest.fixture(params=CACHING_THRESHOLDS)
+    async def store(self, tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+        store = caching(
+            SqliteStore(f"sqlite:///{tmp_path}/conversations.db"), threshold=request.param
+        )
         yield store
         await store.close()
 

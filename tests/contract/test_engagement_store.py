@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from store_fixtures import NOW_MS, StoreFixtures
+from store_fixtures import CACHING_THRESHOLDS, NOW_MS, StoreFixtures, caching
 
 import pg
+from starling.adapters.caching import CachingStore
 from starling.adapters.postgres.store import PostgresStore
 from starling.adapters.sql.schema_engagement import COUNTER_SHARDS, tweet_counters
 from starling.adapters.sql.store import SqlStore
@@ -22,6 +23,7 @@ from starling.domain.engagement import Counts, ViewerFlags
 from starling.domain.events import Liked, Unliked, decode_event
 from starling.domain.ids import SnowflakeGenerator
 from starling.domain.model import Tweet, User
+from starling.ports import Store
 
 
 class EngagementStoreContract(StoreFixtures):
@@ -159,6 +161,25 @@ class TestSqliteEngagementStore(EngagementStoreContract):
         store = SqliteStore(f"sqlite:///{tmp_path}/engagement.db")
         yield store
         await store.close()
+
+
+class TestCachingSqliteEngagementStore(EngagementStoreContract):
+    """Through the caching layer (counts are kept; likes and unlikes drop them)."""
+
+    @pytest.fixture(params=CACHING_THRESHOLDS)
+    async def store(self, tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+        store = caching(SqliteStore(f"sqlite:///{tmp_path}/engagement.db"), threshold=request.param)
+        yield store
+        await store.close()
+
+    async def test_likes_of_one_tweet_spread_over_several_counter_shards(
+        self, store: SqlStore, ids: SnowflakeGenerator
+    ) -> None:
+        """The shards are the database's: looked at behind the caching layer."""
+        assert isinstance(store, CachingStore)
+        inner = store.inner
+        assert isinstance(inner, SqlStore)
+        await super().test_likes_of_one_tweet_spread_over_several_counter_shards(inner, ids)
 
 
 class TestPostgresEngagementStore(EngagementStoreContract):

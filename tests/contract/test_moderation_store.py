@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from store_fixtures import NOW_MS, StoreFixtures
+from store_fixtures import CACHING_THRESHOLDS, NOW_MS, StoreFixtures, caching
 
 import pg
 from starling.adapters.postgres.store import PostgresStore
@@ -117,6 +117,16 @@ class TestSqliteModerationStore(ModerationStoreContract):
     @pytest.fixture
     async def store(self, tmp_path: Path) -> AsyncIterator[SqliteStore]:
         store = SqliteStore(f"sqlite:///{tmp_path}/m.db")
+        yield store
+        await store.close()
+
+
+class TestCachingSqliteModerationStore(ModerationStoreContract):
+    """Through the caching layer (hidden authors are kept per viewer)."""
+
+    @pytest.fixture(params=CACHING_THRESHOLDS)
+    async def store(self, tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+        store = caching(SqliteStore(f"sqlite:///{tmp_path}/m.db"), threshold=request.param)
         yield store
         await store.close()
 

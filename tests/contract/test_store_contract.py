@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
-from store_fixtures import NOW_MS, StoreFixtures
+from store_fixtures import CACHING_THRESHOLDS, NOW_MS, StoreFixtures, caching
 
 from starling.adapters.sqlite.store import SqliteStore
 from starling.domain.errors import UsernameTaken
@@ -452,3 +452,14 @@ class TestSqliteStore(StoreContract):
             assert await second.consumer_position("fanout") == 1
         finally:
             await second.close()
+
+
+class TestCachingSqliteStore(StoreContract):
+    """The contract through the caching layer: what it keeps never contradicts a write
+    made through it."""
+
+    @pytest.fixture(params=CACHING_THRESHOLDS)
+    async def store(self, tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIterator[Store]:
+        store = caching(SqliteStore(f"sqlite:///{tmp_path}/s.db"), threshold=request.param)
+        yield store
+        await store.close()

@@ -68,7 +68,7 @@ async def _writes(metrics_url: str) -> float:
 async def _bulk_followers(api: Harness, author_id: int, count: int) -> list[int]:
     """``count`` imported users who follow ``author_id`` and have a present (cached)
     home timeline: written with COPY, not through the API, to keep the test quick."""
-    store = api.core.store
+    store = api.core.store.inner
     assert isinstance(store, PostgresStore)
     base = author_id + 1
     users = [

@@ -12,7 +12,6 @@ from starling.domain.model import NewUser, User
 from starling.domain.text import USERNAME_PATTERN, check_storable
 from starling.ports import Clock, Store
 from starling.services.credentials import Passwords, Tokens
-from starling.services.reader_context import ReaderContextCache
 
 EMAIL_PATTERN = re.compile(r"\A[^@\s]{1,64}@[^@\s]+\.[^@\s]+\Z")
 MIN_PASSWORD = 8
@@ -39,10 +38,8 @@ class AccountService:
         clock: Clock,
         passwords: Passwords,
         tokens: Tokens,
-        reader_context: ReaderContextCache,
     ) -> None:
         self._store = store
-        self._reader_context = reader_context
         self._ids = ids
         self._clock = clock
         self._passwords = passwords
@@ -134,7 +131,4 @@ class AccountService:
         user = await self._store.update_profile(user_id, display_name=display_name, bio=bio)
         if user is None:
             raise UserNotFound()
-        # Their tweets show the new name at once here, and in other processes when the
-        # invalidation arrives (within the cache's TTL if it is lost).
-        await self._reader_context.invalidate([user_id])
         return user

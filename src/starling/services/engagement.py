@@ -11,7 +11,6 @@ from starling.domain.ids import SnowflakeGenerator
 from starling.domain.model import Tweet
 from starling.metrics import Metrics
 from starling.ports import Clock, EventLog, Store
-from starling.services.counts_cache import CountsCache
 from starling.services.read_pipeline import ReadPipeline, TweetPage
 
 
@@ -35,12 +34,10 @@ class EngagementService:
         ids: SnowflakeGenerator,
         clock: Clock,
         metrics: Metrics,
-        counts: CountsCache,
         reads: ReadPipeline,
     ) -> None:
         self._store = store
         self._reads = reads
-        self._counts = counts
         self._event_log = event_log
         self._ids = ids
         self._clock = clock
@@ -74,7 +71,6 @@ class EngagementService:
             author_id=tweet.author_id,
         )
         if await self._store.like(user_id, tweet.id, [event]):
-            self._counts.forget([tweet.id])
             self._event_log.notify()
         return LikeState(tweet.id, True, await self._likes_count(tweet.id))
 
@@ -90,7 +86,6 @@ class EngagementService:
             author_id=tweet.author_id,
         )
         if await self._store.unlike(user_id, tweet.id, [event]):
-            self._counts.forget([tweet.id])
             self._event_log.notify()
         return LikeState(tweet.id, False, await self._likes_count(tweet.id))
 

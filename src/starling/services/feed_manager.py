@@ -39,7 +39,6 @@ from starling.domain.feed import (
 from starling.metrics import Metrics
 from starling.ports import BackendUnavailable, Clock, Store, TimelineCache
 from starling.services.live import LivePublisher
-from starling.services.reader_context import ReaderContextCache
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +60,6 @@ class FeedManager:
         *,
         store: Store,
         cache: TimelineCache,
-        reader_context: ReaderContextCache,
         rules: FeedRules,
         policy: FanoutPolicy,
         metrics: Metrics,
@@ -70,7 +68,6 @@ class FeedManager:
     ) -> None:
         self._store = store
         self._cache = cache
-        self._reader_context = reader_context
         self._rules = rules
         self._policy = policy
         self._metrics = metrics
@@ -247,14 +244,15 @@ class FeedManager:
 
     # --- where the pulled authors and their ids come from --------------------------------
     async def _followed_celebrities(self, viewer_id: int) -> Sequence[int]:
-        """The pulled authors ``viewer_id`` follows, from the per-process reader cache."""
-        return await self._reader_context.celebrity_followee_ids(viewer_id)
+        """The pulled authors ``viewer_id`` follows (the store keeps them per process)."""
+        return await self._store.celebrity_followee_ids(viewer_id, self._policy.threshold)
 
     async def _celebrity_ids(
         self, celebrities: Sequence[int], *, max_id: int | None, limit: int
     ) -> list[int]:
-        """The newest ids of ``celebrities`` below ``max_id``, from the reader cache."""
-        return await self._reader_context.authored_ids(celebrities, max_id=max_id, limit=limit)
+        """The newest ids of ``celebrities`` below ``max_id`` (the store keeps the newest
+        ids of pulled authors per process)."""
+        return await self._store.tweet_ids_by_authors(celebrities, max_id=max_id, limit=limit)
 
     # --- helpers -------------------------------------------------------------------------
     async def _recent_ids(self, author_ids: Sequence[int]) -> list[int]:

@@ -8,13 +8,13 @@ from starling.domain.ids import SnowflakeGenerator
 from starling.domain.model import Page, User
 from starling.ports import Clock, EventLog, Store
 from starling.services.feed_manager import FeedManager
-from starling.services.reader_context import ReaderContextCache
 
 
 class GraphService:
     """The follow graph. Follow and unfollow are idempotent and adjust the follower's
-    cached home timeline (through the :class:`FeedManager`: merge into / unmerge from
-    home) and reader context (followed celebrities) at once, so the next read is right."""
+    cached home timeline at once (through the :class:`FeedManager`: merge into /
+    unmerge from home), so the next read is right (the store drops what it cached of
+    the two users)."""
 
     def __init__(
         self,
@@ -22,14 +22,12 @@ class GraphService:
         store: Store,
         event_log: EventLog,
         feed: FeedManager,
-        reader_context: ReaderContextCache,
         ids: SnowflakeGenerator,
         clock: Clock,
     ) -> None:
         self._store = store
         self._event_log = event_log
         self._feed = feed
-        self._reader_context = reader_context
         self._ids = ids
         self._clock = clock
 
@@ -44,7 +42,7 @@ class GraphService:
     async def follow(self, *, follower_id: int, followee_id: int) -> bool:
         """Follow; True if the edge is new. Raises ``CannotFollowSelf``, ``UserNotFound``,
         and ``Forbidden`` (code ``blocked``) when either user blocks the other."""
-        followee = await self._check(follower_id, followee_id)
+        await self._check(follower_id, followee_id)
         if await self._store.is_blocked(follower_id, followee_id):
             raise Forbidden("You cannot follow this user.", code="blocked")
         event = Followed(
@@ -56,13 +54,6 @@ class GraphService:
         created = await self._store.follow(follower_id, followee_id, [event])
         if created:
             self._event_log.notify()
-            if self._feed.follow_makes_pulled(followee.followers_count):
-                # The followee just became a celebrity: fan-out stops pushing their tweets,
-                # so every follower must pull them from now on. (Concurrent follows may
-                # both miss the crossing; the cache's TTL bounds that.)
-                await self._reader_context.invalidate_everyone()
-            else:
-                await self._reader_context.invalidate([follower_id])
             await self._feed.merge_into_home(owner_id=follower_id, author_id=followee_id)
         return created
 
@@ -79,10 +70,6 @@ class GraphService:
         removed = await self._store.unfollow(follower_id, followee_id, [event])
         if removed:
             self._event_log.notify()
-            # A followee falling below the threshold needs no wider drop: until the
-            # followers' entries expire they also pull what is now pushed, and the merge
-            # drops the duplicates.
-            await self._reader_context.invalidate([follower_id])
             await self._feed.unmerge_from_home(owner_id=follower_id, author_id=followee_id)
         return removed
 

@@ -6,13 +6,12 @@ Two steps, so that timelines can page with the cheap one and look up engagement 
 final page only: :meth:`Hydrator.hydrate` (tweets, authors, media: what every reader
 sees alike, mostly from caches) and :meth:`Hydrator.engagement` (counts and, for a
 viewer, their flags: two store queries for the whole page). Whatever a page holds,
-hydrating it costs a fixed number of store queries, and none for the parts cached.
+hydrating it costs a fixed number of store queries, and none for the parts cached
+(the store the services get caches them: :mod:`starling.adapters.caching`).
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from typing import Final
 
@@ -21,9 +20,7 @@ import msgspec
 from starling.domain.engagement import NO_FLAGS, Counts, ViewerFlags
 from starling.domain.media import Media
 from starling.domain.model import Tweet, User
-from starling.ports import BackendUnavailable, Store, TweetCache
-from starling.services.counts_cache import CountsCache
-from starling.services.reader_context import ReaderContextCache
+from starling.ports import Store
 
 
 class TweetView(msgspec.Struct, frozen=True, gc=False):
@@ -82,32 +79,16 @@ REFERENCE_ROUNDS = 2
 """Rounds of fetching referenced tweets: a retweet's original, then the tweet that
 original quotes (Twitter shows a retweeted quote with its quoted tweet, and no deeper)."""
 
-MAX_CACHED_MEDIA = 200_000
-"""Tweets whose attached media (mostly none) this process remembers. Attachments are
-written with the tweet and never change, so the entries never go stale; ~100 bytes
-each (an int key and, for most tweets, the shared empty tuple): ~20 MB at most."""
-
 _NO_MEDIA: Final[tuple[Media, ...]] = ()
 
 
 class Hydrator:
     """Turns a page of tweet ids into :class:`TweetView` objects, and looks up their
-    :class:`Engagement`. Authors come from ``users`` (the per-process user cache), tweets
-    from ``tweet_cache``, media from a per-process memo; the store answers the misses."""
+    :class:`Engagement`, from ``store`` (tweets, author rows, media and counts are cached
+    behind it)."""
 
-    def __init__(
-        self,
-        *,
-        store: Store,
-        tweet_cache: TweetCache,
-        users: ReaderContextCache,
-        counts: CountsCache,
-    ) -> None:
+    def __init__(self, *, store: Store) -> None:
         self._store = store
-        self._tweet_cache = tweet_cache
-        self._users = users
-        self._counts = counts
-        self._media: OrderedDict[int, tuple[Media, ...]] = OrderedDict()
 
     async def hydrate(self, tweet_ids: Sequence[int]) -> list[TweetView]:
         """Tweets and their authors for ``tweet_ids``, in the given order, with retweeted
@@ -116,7 +97,7 @@ class Hydrator:
         :data:`REFERENCE_ROUNDS` rounds of referenced tweets), then one query for the
         authors not cached and one for the media of tweets not seen before. Ids that no
         longer exist are dropped, and so are retweets whose original no longer exists."""
-        tweets = await self._cached_tweets(tweet_ids)
+        tweets = await self._store.get_tweets(tweet_ids)
         tried = set(tweet_ids)
         for _ in range(REFERENCE_ROUNDS):
             refs = {
@@ -128,10 +109,9 @@ class Hydrator:
             if not refs:
                 break
             tried |= refs
-            tweets.update(await self._cached_tweets(list(refs)))
-        authors = await self._users.users({t.author_id for t in tweets.values()})
-        media = self._media
-        await self._remember_media(tweets)
+            tweets.update(await self._store.get_tweets(refs))
+        authors = await self._store.get_users({t.author_id for t in tweets.values()})
+        media = {i: tuple(m) for i, m in (await self._store.media_of_tweets(tweets)).items()}
 
         def view(tweet_id: int, *, expand_quote: bool) -> TweetView | None:
             tweet = tweets.get(tweet_id)
@@ -139,7 +119,7 @@ class Hydrator:
             if tweet is None or author is None:
                 return None
             if tweet.retweet_of_id is None and tweet.quote_tweet_id is None:
-                return TweetView(tweet, author, media[tweet_id])
+                return TweetView(tweet, author, media.get(tweet_id, _NO_MEDIA))
             retweeted = quoted = None
             if tweet.retweet_of_id is not None:
                 retweeted = view(tweet.retweet_of_id, expand_quote=True)
@@ -147,44 +127,17 @@ class Hydrator:
                     return None  # a retweet of a deleted tweet shows nothing
             if tweet.quote_tweet_id is not None and expand_quote:
                 quoted = view(tweet.quote_tweet_id, expand_quote=False)
-            return TweetView(tweet, author, media[tweet_id], retweeted, quoted)
+            return TweetView(tweet, author, media.get(tweet_id, _NO_MEDIA), retweeted, quoted)
 
         return [v for i in tweet_ids if (v := view(i, expand_quote=True)) is not None]
 
     async def engagement(self, views: Sequence[TweetView], *, viewer_id: int | None) -> Engagement:
-        """Counts of ``views`` and of the originals and quoted tweets inside them (from
-        the :class:`CountsCache`, one query for those not cached) and, given
-        ``viewer_id``, the viewer's liked/retweeted flags (one query, never cached)."""
+        """Counts of ``views`` and of the originals and quoted tweets inside them (one
+        query for those the store has not cached) and, given ``viewer_id``, the
+        viewer's liked/retweeted flags (one query, never cached)."""
         if not views:
             return Engagement({}, None if viewer_id is None else {})
         ids = [inner.tweet.id for v in views for inner in v.nested()]
-        counts = await self._counts.counts(ids)
+        counts = await self._store.tweet_counts(ids)
         flags = None if viewer_id is None else await self._store.viewer_flags(viewer_id, ids)
         return Engagement(counts, flags)
-
-    async def _remember_media(self, tweets: dict[int, Tweet]) -> None:
-        """Make sure the media memo holds every tweet of ``tweets`` (one query for those
-        it did not)."""
-        memo = self._media
-        missing = [tweet_id for tweet_id in tweets if tweet_id not in memo]
-        if not missing:
-            return
-        loaded = await self._store.media_of_tweets(missing)
-        for tweet_id in missing:
-            memo[tweet_id] = tuple(loaded[tweet_id]) if tweet_id in loaded else _NO_MEDIA
-        while len(memo) > MAX_CACHED_MEDIA:
-            memo.popitem(last=False)
-
-    async def _cached_tweets(self, tweet_ids: Sequence[int]) -> dict[int, Tweet]:
-        try:
-            found = await self._tweet_cache.get_many(tweet_ids)
-        except BackendUnavailable:
-            found = {}
-        if len(found) < len(tweet_ids):
-            missing = [i for i in tweet_ids if i not in found]
-            loaded = await self._store.get_tweets(missing)
-            found.update(loaded)
-            if loaded:
-                with contextlib.suppress(BackendUnavailable):
-                    await self._tweet_cache.put_many(list(loaded.values()))
-        return found

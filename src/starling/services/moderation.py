@@ -4,12 +4,12 @@ A block is mutual in effect: neither user can follow the other, the follows betw
 them are removed, and neither sees the other's tweets in their home timeline; the
 blocked user also cannot reply to, or read, the blocker's tweets. A mute is one-way and
 silent: the muted user's tweets leave the muter's home timeline, nothing else changes.
-Both are enforced at read time (``hidden_author_ids``, cached per process by
-:class:`~starling.services.reader_context.ReaderContextCache`, which every change here
-invalidates for both sides). The cached home timelines follow suit through the
-:class:`~starling.services.feed_manager.FeedManager`, as Mastodon's BlockService,
-MuteService and UnmuteService do: a block or a mute unmerges the author, so pages are not
-thinned by entries the read drops; an unmute merges a followee back at once.
+Both are enforced at read time (``hidden_author_ids``, which the store caches per
+process and drops on every change here, for both sides). The cached home timelines
+follow suit through the :class:`~starling.services.feed_manager.FeedManager`, as
+Mastodon's BlockService, MuteService and UnmuteService do: a block or a mute unmerges
+the author, so pages are not thinned by entries the read drops; an unmute merges a
+followee back at once.
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from starling.domain.events import Event, Unfollowed
 from starling.domain.ids import SnowflakeGenerator
 from starling.ports import Clock, EventLog, Store
 from starling.services.feed_manager import FeedManager
-from starling.services.reader_context import ReaderContextCache
 
 
 class ModerationService:
@@ -31,14 +30,12 @@ class ModerationService:
         store: Store,
         event_log: EventLog,
         feed: FeedManager,
-        reader_context: ReaderContextCache,
         ids: SnowflakeGenerator,
         clock: Clock,
     ) -> None:
         self._store = store
         self._event_log = event_log
         self._feed = feed
-        self._reader_context = reader_context
         self._ids = ids
         self._clock = clock
 
@@ -73,8 +70,6 @@ class ModerationService:
         ]
         created = await self._store.block(blocker_id, blocked_id, events)
         self._event_log.notify()
-        # Both sides: each one's follows and hidden authors changed.
-        await self._reader_context.invalidate([blocker_id, blocked_id])
         await self._feed.unmerge_from_home(owner_id=blocker_id, author_id=blocked_id)
         await self._feed.unmerge_from_home(owner_id=blocked_id, author_id=blocker_id)
         return created
@@ -83,10 +78,7 @@ class ModerationService:
         """Lift a block; True if there was one. Follows are not restored. Raises
         ``UserNotFound``, ``InvalidInput``."""
         await self._check(blocker_id, blocked_id, "block")
-        removed = await self._store.unblock(blocker_id, blocked_id)
-        if removed:
-            await self._reader_context.invalidate([blocker_id, blocked_id])
-        return removed
+        return await self._store.unblock(blocker_id, blocked_id)
 
     async def mute(self, *, muter_id: int, muted_id: int) -> bool:
         """Mute ``muted_id``; True if new. Idempotent. Raises ``UserNotFound``,
@@ -94,7 +86,6 @@ class ModerationService:
         await self._check(muter_id, muted_id, "mute")
         created = await self._store.mute(muter_id, muted_id, self._clock.now_ms())
         if created:
-            await self._reader_context.invalidate([muter_id])
             await self._feed.unmerge_from_home(owner_id=muter_id, author_id=muted_id)
         return created
 
@@ -104,8 +95,6 @@ class ModerationService:
         them. Raises ``UserNotFound``, ``InvalidInput``."""
         await self._check(muter_id, muted_id, "mute")
         removed = await self._store.unmute(muter_id, muted_id)
-        if removed:
-            await self._reader_context.invalidate([muter_id])
-            if await self._store.is_following(muter_id, muted_id):
-                await self._feed.merge_into_home(owner_id=muter_id, author_id=muted_id)
+        if removed and await self._store.is_following(muter_id, muted_id):
+            await self._feed.merge_into_home(owner_id=muter_id, author_id=muted_id)
         return removed

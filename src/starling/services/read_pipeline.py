@@ -31,13 +31,12 @@ from typing import Final, Generic, TypeVar
 import msgspec
 
 from starling.domain.errors import TweetNotFound
-from starling.domain.feed import REPEAT_WINDOW, is_repeat
+from starling.domain.feed import REPEAT_WINDOW, FanoutPolicy, is_repeat
 from starling.domain.model import User
 from starling.domain.notifications import Notification
 from starling.domain.visibility import EVERYONE, Visibility
 from starling.ports import Store
 from starling.services.hydration import NO_ENGAGEMENT, Engagement, Hydrator, TweetView
-from starling.services.reader_context import ReaderContextCache
 from starling.services.tweets import Posted
 
 MAX_FILL_ROUNDS = 4
@@ -243,12 +242,10 @@ class ReadPipeline:
     (timelines, search, conversations, bookmarks, notifications, the stream) give it
     their ids; it hydrates, applies the visibility rule, pages and adds engagement."""
 
-    def __init__(
-        self, *, store: Store, hydrator: Hydrator, reader_context: ReaderContextCache
-    ) -> None:
+    def __init__(self, *, store: Store, hydrator: Hydrator, policy: FanoutPolicy) -> None:
         self._store = store
         self._hydrator = hydrator
-        self._reader_context = reader_context
+        self._policy = policy
 
     # --- viewer context: the one place it is loaded ------------------------------------
     async def viewer_context(
@@ -262,16 +259,18 @@ class ReadPipeline:
         authors hidden from them (blocked either way, muted), which of the authors
         ``naming`` (those a read asks for by name) block them, and, with
         ``celebrities``, the celebrities they follow. Hidden authors and celebrities
-        come from the per-process :class:`ReaderContextCache`; a block is looked up
+        come from the store (which keeps them per process); a block is looked up
         only for a named author who is hidden at all (one store query each)."""
         if viewer_id is None:
             return ViewerContext(EVERYONE)
-        hidden = await self._reader_context.hidden_author_ids(viewer_id)
+        hidden = frozenset(await self._store.hidden_author_ids(viewer_id))
         blockers = frozenset(
             [a for a in set(naming) if a in hidden and await self._store.is_blocking(a, viewer_id)]
         )
         followed = (
-            await self._reader_context.celebrity_followee_ids(viewer_id) if celebrities else ()
+            await self._store.celebrity_followee_ids(viewer_id, self._policy.threshold)
+            if celebrities
+            else ()
         )
         return ViewerContext(Visibility(viewer_id, hidden, blockers), followed)
 

@@ -4,8 +4,8 @@ Read path (DESIGN.md "Data flow"): cached ids below the cursor ⊕ recent ids of
 celebrities the viewer follows → k-way merge newest-first (:meth:`FeedManager.home_ids`)
 → the :class:`~starling.services.read_pipeline.ReadPipeline`: hydrate, leave out what no
 longer exists and what the viewer must not see, page + cursor, engagement. The followed
-celebrities and the hidden authors come from the per-process :class:`ReaderContextCache`,
-so a read usually runs neither query.
+celebrities and the hidden authors come from the store's per-process cache, so a read
+usually runs neither query.
 """
 
 from __future__ import annotations

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 
 import msgspec
@@ -14,10 +13,8 @@ from starling.domain.ids import SnowflakeGenerator
 from starling.domain.media import Media
 from starling.domain.model import Tweet, User
 from starling.domain.text import normalize_tweet_text
-from starling.ports import BackendUnavailable, Clock, EventLog, Store, TweetCache
-from starling.services.counts_cache import CountsCache
+from starling.ports import Clock, EventLog, Store
 from starling.services.media import attachable_media
-from starling.services.reader_context import ReaderContextCache
 
 
 class Posted(msgspec.Struct, frozen=True):
@@ -36,16 +33,10 @@ class TweetService:
         *,
         store: Store,
         event_log: EventLog,
-        tweet_cache: TweetCache,
-        counts: CountsCache,
-        reader_context: ReaderContextCache,
         ids: SnowflakeGenerator,
         clock: Clock,
     ) -> None:
         self._store = store
-        self._reader_context = reader_context
-        self._tweet_cache = tweet_cache
-        self._counts = counts
         self._event_log = event_log
         self._ids = ids
         self._clock = clock
@@ -99,9 +90,7 @@ class TweetService:
         )
         attached = await attachable_media(self._store, owner_id=author_id, media_ids=media_ids)
         await self._store.insert_tweet(tweet, [event], media_ids=[m.id for m in attached])
-        self._counts.forget([reply_to_tweet_id])
         self._event_log.notify()
-        await self._reader_context.authored(author_id, followers_count=author.followers_count)
         return Posted(tweet, author, tuple(attached))
 
     async def _original(self, tweet_id: int) -> Tweet:
@@ -144,13 +133,7 @@ class TweetService:
             author_id=user_id,
         )
         if await self._store.insert_tweet(retweet, [event]):
-            self._counts.forget([original.id])
             self._event_log.notify()
-            retweeter = (await self._reader_context.users([user_id])).get(user_id)
-            if retweeter is not None:
-                await self._reader_context.authored(
-                    user_id, followers_count=retweeter.followers_count
-                )
             return retweet
         # A concurrent identical retweet won the unique index: answer with it.
         winner = await self._store.retweet_id_of(user_id, original.id)
@@ -169,7 +152,7 @@ class TweetService:
         original_id = tweet.retweet_of_id if tweet.retweet_of_id is not None else tweet.id
         retweet_id = await self._store.retweet_id_of(user_id, original_id)
         if retweet_id is not None:
-            await self._delete(retweet_id, author_id=user_id, counted_on=(original_id,))
+            await self._delete(retweet_id, author_id=user_id)
 
     async def get(self, *, tweet_id: int) -> Tweet:
         """Raises ``TweetNotFound`` (also for deleted tweets)."""
@@ -186,11 +169,7 @@ class TweetService:
         tweet = await self.get(tweet_id=tweet_id)
         if tweet.author_id != requester_id:
             raise Forbidden("Only the author can delete a tweet.")
-        await self._delete(
-            tweet_id,
-            author_id=tweet.author_id,
-            counted_on=(tweet.retweet_of_id, tweet.reply_to_tweet_id),
-        )
+        await self._delete(tweet_id, author_id=tweet.author_id)
 
     def _deleted_event(self, tweet_id: int, author_id: int) -> TweetDeleted:
         return TweetDeleted(
@@ -200,17 +179,10 @@ class TweetService:
             author_id=author_id,
         )
 
-    async def _delete(
-        self, tweet_id: int, *, author_id: int, counted_on: Sequence[int | None]
-    ) -> None:
+    async def _delete(self, tweet_id: int, *, author_id: int) -> None:
         """Delete a tweet and, with it, every retweet of it: one ``TweetDeleted`` each, so
         fan-out takes them all out of timelines and the notifier drops their
-        notifications. ``counted_on``: the tweets whose counts included it (the original
-        of a retweet, the parent of a reply)."""
+        notifications."""
         event = self._deleted_event(tweet_id, author_id)
         if await self._store.delete_tweet(tweet_id, [event], retweet_deleted=self._deleted_event):
-            self._counts.forget([tweet_id, *counted_on])
             self._event_log.notify()
-            with contextlib.suppress(BackendUnavailable):
-                # Readers filter ids the store no longer has; a cached copy would hide that.
-                await self._tweet_cache.invalidate([tweet_id])
