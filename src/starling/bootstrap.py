@@ -53,10 +53,7 @@ from starling.services.stream import StreamService
 from starling.services.timelines import TimelineService
 from starling.services.trends import TrendService
 from starling.services.tweets import TweetService
-from starling.workers import fanout as fanout_worker
-from starling.workers import notifications as notifications_worker
-from starling.workers import search as search_worker
-from starling.workers import trends as trends_worker
+from starling.workers import consumers
 
 log = logging.getLogger(__name__)
 
@@ -216,7 +213,7 @@ def _make_event_log(
 ) -> EventLog:
     if settings.nats_url is None:
         return OutboxEventLog(store, metrics, max_deliver=settings.max_deliver)
-    from starling.adapters.nats_event_log import JetStreamEventLog
+    from starling.adapters.jetstream import JetStreamEventLog
 
     # Every process relays (the API right after its commits, for low fan-out lag; workers
     # to catch up after an API crash): JetStream drops the duplicates by Nats-Msg-Id.
@@ -311,10 +308,12 @@ async def build(
     trend_counter = _make_trend_counter(settings, trend_config)
     trends = TrendService(store=store, counter=trend_counter, clock=clock, config=trend_config)
     if run_workers:
-        fanout_worker.register(event_log, fanout)
-        notifications_worker.register(event_log, notifications)
-        search_worker.register(event_log, search)
-        trends_worker.register(event_log, trends)
+        consumers.subscribe(
+            event_log,
+            consumers.consumer_groups(
+                fanout=fanout, notifications=notifications, search=search, trends=trends
+            ),
+        )
     return App(
         settings=settings,
         rules=rules,
