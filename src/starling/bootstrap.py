@@ -1,4 +1,5 @@
-"""Composition root: builds the adapters the settings select and wires the services.
+"""Composition root: builds the adapters the settings select (:mod:`starling.backends`)
+and wires the services.
 
 Nothing connects at import time. ``build()`` opens the store (and migrates an embedded
 database); ``App.start()`` starts the workers; ``App.stop()`` closes everything.
@@ -13,13 +14,8 @@ from dataclasses import dataclass, field
 
 from starling.adapters.caching import CachingStore
 from starling.adapters.clock import SystemClock
-from starling.adapters.local_media import LocalMediaStore
-from starling.adapters.memory.live_bus import MemoryLiveBus
-from starling.adapters.memory.timeline_cache import MemoryTimelineCache
-from starling.adapters.memory.tweet_cache import MemoryTweetCache
-from starling.adapters.outbox_event_log import OutboxEventLog
-from starling.adapters.sqlite.store import SqliteStore
-from starling.config import Settings, SettingsError
+from starling.backends import select_backends
+from starling.config import Settings
 from starling.domain.feed import FeedRules
 from starling.domain.ids import MAX_WORKER_ID, SnowflakeGenerator
 from starling.domain.trends import TrendConfig
@@ -29,7 +25,6 @@ from starling.ports import (
     Clock,
     EventLog,
     LiveBus,
-    MediaStore,
     SearchIndex,
     Store,
     TimelineCache,
@@ -53,10 +48,7 @@ from starling.services.stream import StreamService
 from starling.services.timelines import TimelineService
 from starling.services.trends import TrendService
 from starling.services.tweets import TweetService
-from starling.workers import fanout as fanout_worker
-from starling.workers import notifications as notifications_worker
-from starling.workers import search as search_worker
-from starling.workers import trends as trends_worker
+from starling.workers import consumers
 
 log = logging.getLogger(__name__)
 
@@ -143,98 +135,6 @@ class App:
         return checks
 
 
-async def _make_store(settings: Settings) -> Store:
-    if settings.database_url.startswith("sqlite:///"):
-        return SqliteStore(settings.database_url)
-    if settings.uses_postgres:
-        from starling.adapters.postgres.store import PostgresStore
-
-        return await PostgresStore.open(settings.database_url)
-    raise SettingsError(
-        f"STARLING_DATABASE_URL={settings.database_url!r}: use sqlite:///PATH or postgresql://..."
-    )
-
-
-def _make_caches(
-    settings: Settings, rules: FeedRules, clock: Clock
-) -> tuple[TimelineCache, TweetCache]:
-    if settings.redis_url is None:
-        return MemoryTimelineCache(rules, clock), MemoryTweetCache()
-    from starling.adapters.redis.timeline_cache import RedisTimelineCache
-    from starling.adapters.redis.tweet_cache import RedisTweetCache
-
-    return (
-        RedisTimelineCache.from_url(settings.redis_url, rules, namespace=settings.redis_namespace),
-        RedisTweetCache.from_url(
-            settings.redis_url,
-            namespace=settings.redis_namespace,
-            ttl_s=settings.tweet_cache_ttl_s,
-        ),
-    )
-
-
-def _make_live_bus(settings: Settings) -> LiveBus:
-    if settings.redis_url is None:
-        return MemoryLiveBus()
-    from starling.adapters.redis.live_bus import RedisLiveBus
-
-    return RedisLiveBus.from_url(settings.redis_url, namespace=settings.redis_namespace)
-
-
-def _make_media_store(settings: Settings) -> MediaStore:
-    return LocalMediaStore(settings.media_dir)
-
-
-def _make_search_index(store: Store) -> SearchIndex:
-    """The search index in the store's own database: FTS5 beside an embedded store,
-    PostgreSQL full-text beside a PostgreSQL one."""
-    if isinstance(store, SqliteStore):
-        from starling.adapters.sqlite.search import SqliteSearchIndex
-
-        return SqliteSearchIndex(store.db)
-    from starling.adapters.postgres.search import PostgresSearchIndex
-    from starling.adapters.postgres.store import PostgresStore
-
-    if isinstance(store, PostgresStore):
-        return PostgresSearchIndex(store.db)
-    raise SettingsError(f"no search index for a {type(store).__name__}")
-
-
-def _make_trend_counter(settings: Settings, config: TrendConfig) -> TrendCounter:
-    """Redis when configured (every API node answers the same trends), else this
-    process's memory."""
-    if settings.redis_url is None:
-        from starling.adapters.memory.trends import MemoryTrendCounter
-
-        return MemoryTrendCounter(config)
-    from starling.adapters.redis.trends import RedisTrendCounter
-
-    return RedisTrendCounter.from_url(
-        settings.redis_url, namespace=settings.redis_namespace, config=config
-    )
-
-
-def _make_event_log(
-    settings: Settings, store: Store, metrics: Metrics, *, run_workers: bool
-) -> EventLog:
-    if settings.nats_url is None:
-        return OutboxEventLog(store, metrics, max_deliver=settings.max_deliver)
-    from starling.adapters.nats_event_log import JetStreamEventLog
-
-    # Every process relays (the API right after its commits, for low fan-out lag; workers
-    # to catch up after an API crash): JetStream drops the duplicates by Nats-Msg-Id.
-    return JetStreamEventLog(
-        store,
-        metrics,
-        url=settings.nats_url,
-        stream=settings.nats_stream,
-        max_deliver=settings.max_deliver,
-        ack_wait_s=settings.nats_ack_wait_s,
-        relay=True,
-        consume=run_workers,
-    )
-
-
 async def _worker_id(settings: Settings) -> int:
     """This process's snowflake worker id: the setting, else one handed out by Redis (every
     process of a scale-out deployment mints ids), else 0 (the embedded single process)."""
@@ -267,15 +167,16 @@ async def build(
     rules = settings.feed_rules()
     policy = settings.fanout_policy()
     metrics = Metrics()
-    database = store or await _make_store(settings)
-    default_cache, tweet_cache = _make_caches(settings, rules, clock)
-    cache = cache or default_cache
-    event_log = _make_event_log(settings, database, metrics, run_workers=run_workers)
+    backends = select_backends(settings)
+    database = store or await backends.open_store()
+    cache = cache or backends.make_timeline_cache(rules, clock)
+    tweet_cache = backends.make_tweet_cache()
+    event_log = backends.make_event_log(database, metrics, run_workers=run_workers)
     ids = SnowflakeGenerator(await _worker_id(settings), clock.now_ms)
     secret = settings.secret_key or await database.set_meta_if_absent(
         SECRET_META_KEY, secrets.token_urlsafe(32)
     )
-    live_bus = _make_live_bus(settings)
+    live_bus = backends.make_live_bus()
     publisher = LivePublisher(live_bus)
     # Every service goes through the caching layer; the event log and the search index
     # work on the database itself (the outbox, the engine's own full-text index).
@@ -305,16 +206,18 @@ async def build(
     notifications = NotificationService(
         store=store, ids=ids, clock=clock, reads=reads, live=publisher
     )
-    search_index = _make_search_index(database)
+    search_index = backends.make_search_index(database)
     search = SearchService(store=store, index=search_index, reads=reads)
     trend_config = trend_config or TrendConfig()
-    trend_counter = _make_trend_counter(settings, trend_config)
+    trend_counter = backends.make_trend_counter(trend_config)
     trends = TrendService(store=store, counter=trend_counter, clock=clock, config=trend_config)
     if run_workers:
-        fanout_worker.register(event_log, feed)
-        notifications_worker.register(event_log, notifications)
-        search_worker.register(event_log, search)
-        trends_worker.register(event_log, trends)
+        consumers.subscribe(
+            event_log,
+            consumers.consumer_groups(
+                fanout=feed, notifications=notifications, search=search, trends=trends
+            ),
+        )
     return App(
         settings=settings,
         rules=rules,
@@ -371,7 +274,7 @@ async def build(
         live_bus=live_bus,
         stream=StreamService(bus=live_bus, reads=reads, timelines=timelines),
         media=MediaService(
-            store=store, media_store=_make_media_store(settings), ids=ids, clock=clock
+            store=store, media_store=backends.make_media_store(), ids=ids, clock=clock
         ),
         search_index=search_index,
         search=search,

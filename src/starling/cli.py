@@ -17,6 +17,7 @@ from rich.table import Table
 from starling.config import Settings, SettingsError, load_settings
 
 if TYPE_CHECKING:
+    from starling.backends import Backends
     from starling.bootstrap import App
     from starling.loading import LoadReport
     from starling.ports import DeadLetter
@@ -57,6 +58,18 @@ def _settings(database_url: str | None) -> Settings:
         raise typer.Exit(2) from exc
 
 
+def _backends(settings: Settings) -> Backends:
+    """The backends ``settings`` select (:func:`starling.backends.select_backends`); an
+    unusable choice ends the command with its reason."""
+    from starling.backends import select_backends
+
+    try:
+        return select_backends(settings)
+    except SettingsError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -77,14 +90,15 @@ def serve(
     from granian.constants import Interfaces
 
     settings = _settings(database_url)
-    if settings.is_embedded and workers != 1:
+    backends = _backends(settings)
+    if backends.event_log == "outbox" and workers != 1:
         console.print(
             "[yellow]note:[/yellow] the embedded default keeps timelines and the event log "
             "in one process: serving with 1 worker (configure Redis and NATS to scale out)"
         )
         workers = 1
     # Migrate before the server starts so a fresh checkout serves at once.
-    asyncio.run(_migrate(settings))
+    asyncio.run(_migrate(backends))
     console.print(
         f"Starling on http://{host}:{port}  (database {settings.database_url}; docs at /docs)"
     )
@@ -99,18 +113,17 @@ def serve(
     ).serve()
 
 
-async def _migrate(settings: Settings) -> None:
-    from starling.bootstrap import build
-
-    core = await build(settings, run_workers=False)
-    await core.store.close()
+async def _migrate(backends: Backends) -> None:
+    """Bring the configured database's schema to the newest migration."""
+    store = await backends.open_store(migrate=True)
+    await store.close()
 
 
 @db_app.command("upgrade")
 def db_upgrade(database_url: DatabaseUrl = None) -> None:
     """Apply every pending migration to the configured database."""
     settings = _settings(database_url)
-    asyncio.run(_migrate(settings))
+    asyncio.run(_migrate(_backends(settings)))
     console.print(f"database at head: {settings.database_url}")
 
 
@@ -150,7 +163,7 @@ def worker(
     group. Needs STARLING_NATS_URL and STARLING_REDIS_URL.
     """
     settings = _settings(database_url)
-    if settings.nats_url is None or settings.redis_url is None:
+    if not _backends(settings).scale_out:
         console.print(
             "[red]error:[/red] `starling worker` needs STARLING_NATS_URL and STARLING_REDIS_URL; "
             "on the embedded default `starling serve` runs the workers itself"
@@ -298,29 +311,12 @@ def load(
 async def _load(
     settings: Settings, data: Path, celebrities: bool, seed: int, progress: Progress
 ) -> LoadReport:
-    from starling.adapters.sql.search import SqlSearchIndex
     from starling.loading import load_dataset
-    from starling.ports import BulkStore, Store
 
-    store: Store
-    bulk: BulkStore
-    search: SqlSearchIndex
-    if settings.uses_postgres:
-        from starling.adapters.postgres.bulk import PostgresBulkStore
-        from starling.adapters.postgres.search import PostgresSearchIndex
-        from starling.adapters.postgres.store import PostgresStore
-
-        pg = store = await PostgresStore.open(settings.database_url)
-        bulk = PostgresBulkStore(pg.engine)
-        search = PostgresSearchIndex(pg.db)
-    else:
-        from starling.adapters.sqlite.bulk import SqliteBulkStore
-        from starling.adapters.sqlite.search import SqliteSearchIndex
-        from starling.adapters.sqlite.store import SqliteStore
-
-        lite = store = SqliteStore(settings.database_url)
-        bulk = SqliteBulkStore(lite.engine)
-        search = SqliteSearchIndex(lite.db)
+    backends = _backends(settings)
+    store = await backends.open_store()
+    bulk = backends.make_bulk_store(store)
+    search = backends.make_search_index(store)
     try:
         return await load_dataset(
             bulk, data, celebrities=celebrities, seed=seed, progress=progress, search=search

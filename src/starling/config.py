@@ -19,7 +19,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     """Configuration of one Starling process.
 
     Unset ``redis_url`` / ``nats_url`` select the embedded adapters (in-process timeline
-    cache and outbox event log); the database URL picks SQLite or PostgreSQL.
+    cache and outbox event log); the database URL picks SQLite or PostgreSQL (the rule is
+    :func:`starling.backends.select_backends`).
     """
 
     database_url: str = "sqlite:///./starling.db"
@@ -101,12 +102,6 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if self.counts_cache_ttl_s is not None:
             return self.counts_cache_ttl_s
         return 600.0 if self.is_embedded else 5.0
-
-    @property
-    def uses_postgres(self) -> bool:
-        return self.database_url.startswith(
-            ("postgresql://", "postgres://", "postgresql+asyncpg://")
-        )
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -9,7 +9,7 @@ import pytest
 from conftest import Account, Harness, HarnessFactory
 from starling.adapters.outbox_event_log import OutboxEventLog
 from starling.domain.feed import DAY_MS
-from starling.workers import fanout as fanout_worker
+from starling.workers import consumers
 
 WRITES = "starling_fanout_timeline_writes_total"
 
@@ -171,7 +171,7 @@ async def test_crash_between_commit_and_fanout_still_delivers_after_restart(
     assert await starling.core.event_log.pending() == 1
 
     restarted = OutboxEventLog(starling.core.store, starling.core.metrics)
-    fanout_worker.register(restarted, starling.core.feed)
+    restarted.subscribe(consumers.FANOUT, starling.core.feed.handle)
     await restarted.start()
     try:
         await restarted.drain()

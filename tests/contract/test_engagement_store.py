@@ -16,8 +16,8 @@ from store_fixtures import CACHING_THRESHOLDS, NOW_MS, StoreFixtures, caching
 import pg
 from starling.adapters.caching import CachingStore
 from starling.adapters.postgres.store import PostgresStore
-from starling.adapters.sql.schema_engagement import COUNTER_SHARDS, tweet_counters
 from starling.adapters.sql.store import SqlStore
+from starling.adapters.sql.tables import COUNTER_SHARDS, tweet_counters
 from starling.adapters.sqlite.store import SqliteStore
 from starling.domain.engagement import Counts, ViewerFlags
 from starling.domain.events import Liked, Unliked, decode_event

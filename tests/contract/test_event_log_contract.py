@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import insert
 
 from starling.adapters.outbox_event_log import OutboxEventLog
-from starling.adapters.sql.schema import outbox
+from starling.adapters.sql.tables import outbox
 from starling.adapters.sqlite.store import SqliteStore
 from starling.domain.events import AnyEvent, TweetPosted
 from starling.domain.ids import SnowflakeGenerator, timestamp_ms

@@ -9,8 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from starling.adapters.sql.migrate import upgrade
-from starling.adapters.sql.schema import metadata
-from starling.adapters.sql.search_schema import is_engine_specific
+from starling.adapters.sql.tables import is_engine_specific, metadata
 from starling.adapters.sqlite.store import create_sqlite_engine
 
 

@@ -21,10 +21,10 @@ from starling.adapters.postgres.store import (
     PostgresStore,
     asyncpg_url,
     create_postgres_engine,
-    is_postgres_url,
     upgrade_async,
 )
 from starling.adapters.sql.migrate import alembic_config
+from starling.backends import is_postgres_url
 from starling.domain.events import Followed, TweetDeleted
 from starling.domain.ids import SnowflakeGenerator
 from starling.domain.model import User

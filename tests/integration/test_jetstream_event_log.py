@@ -28,8 +28,8 @@ from sqlalchemy import insert
 
 import services
 from contract.test_event_log_contract import NOW_MS, EventLogContract, Recorder
-from starling.adapters.nats_event_log import RELAY, JetStreamEventLog
-from starling.adapters.sql.schema import outbox
+from starling.adapters.jetstream import RELAY, JetStreamEventLog
+from starling.adapters.sql.tables import outbox
 from starling.adapters.sqlite.store import SqliteStore
 from starling.domain.events import AnyEvent, TweetPosted, event_type
 from starling.domain.ids import SnowflakeGenerator, timestamp_ms

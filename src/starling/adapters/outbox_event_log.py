@@ -4,25 +4,20 @@ The outbox is the log. Each consumer group keeps its last processed position in 
 store (``consumer_positions``), written after every batch, so a process that dies
 between a commit and its fan-out resumes from there on the next start: nothing
 acknowledged is lost, and a re-delivered event is harmless because handlers are
-idempotent. Failed events are retried with exponential backoff and, after
-``max_deliver`` tries, parked as dead letters.
+idempotent. Delivery itself (batch or one by one, retries with exponential back-off,
+dead letters after ``max_deliver`` tries) is :mod:`starling.workers.delivery`'s; here a
+dead letter is a row of the store's ``dead_letters`` table.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Sequence
 
-import msgspec
-
-from starling.adapters.batch_delivery import try_batch
-from starling.domain.events import decode_event
 from starling.metrics import Metrics
 from starling.ports import BatchHandler, DeadLetter, EventHandler, OutboxRecord, Store
-
-log = logging.getLogger(__name__)
+from starling.workers.delivery import ConsumerGroup, RetryPolicy, deliver, replay
 
 BATCH_SIZE = 256
 POLL_INTERVAL_S = 0.5
@@ -35,13 +30,43 @@ them. Adds at most this to the fan-out lag."""
 
 
 class _Consumer:
-    def __init__(self, group: str, handler: EventHandler, batch: BatchHandler | None) -> None:
+    def __init__(self, group: ConsumerGroup) -> None:
         self.group = group
-        self.handler = handler
-        self.batch = batch
         self.position = 0
         self.wake = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
+
+
+class _Row:
+    """An outbox row handed to one consumer group (a ``workers.delivery.Delivery``):
+    done moves the group's position past it; parking writes a dead-letter row."""
+
+    __slots__ = ("_consumer", "_metrics", "_row", "_store")
+
+    earlier_tries: int = 0  # the outbox keeps no delivery count: a restart tries afresh
+    addressed_to: str | None = None  # replays run in-process (``replay_dead_letters``), never here
+
+    def __init__(
+        self, consumer: _Consumer, row: OutboxRecord, store: Store, metrics: Metrics
+    ) -> None:
+        self._consumer = consumer
+        self._row = row
+        self._store = store
+        self._metrics = metrics
+
+    @property
+    def payload(self) -> bytes:
+        return self._row.payload
+
+    async def done(self) -> None:
+        self._consumer.position = self._row.position
+
+    async def park(self, error: str, attempts: int) -> None:
+        await self._store.add_dead_letter(
+            self._consumer.group.name, self._row.position, self._row.payload, error, attempts
+        )
+        self._metrics.events_dead_letter.inc()
+        self._consumer.position = self._row.position
 
 
 class OutboxEventLog:
@@ -62,8 +87,7 @@ class OutboxEventLog:
     ) -> None:
         self._store = store
         self._metrics = metrics
-        self._max_deliver = max_deliver
-        self._backoff_s = backoff_s
+        self._policy = RetryPolicy.exponential(max_deliver, backoff_s)
         self._poll_interval_s = poll_interval_s
         self._linger_s = linger_s
         self._consumers: dict[str, _Consumer] = {}
@@ -75,16 +99,16 @@ class OutboxEventLog:
     ) -> None:
         if self._running:
             raise RuntimeError("subscribe before start()")
-        self._consumers[group] = _Consumer(group, handler, batch)
+        self._consumers[group] = _Consumer(ConsumerGroup(group, handler, batch))
 
     async def start(self) -> None:
         if self._running:
             return
         self._running = True
         for consumer in self._consumers.values():
-            consumer.position = await self._store.consumer_position(consumer.group)
+            consumer.position = await self._store.consumer_position(consumer.group.name)
             consumer.task = asyncio.create_task(
-                self._run(consumer), name=f"starling-consumer-{consumer.group}"
+                self._run(consumer), name=f"starling-consumer-{consumer.group.name}"
             )
 
     async def stop(self) -> None:
@@ -131,12 +155,9 @@ class OutboxEventLog:
         delivered = 0
         for letter in await self._store.dead_letters(group):
             consumer = self._consumers.get(letter.group)
-            if consumer is None:
-                continue
-            try:
-                await consumer.handler(decode_event(letter.payload))
-            except Exception:
-                log.exception("replay of dead letter %s failed", letter.id)
+            if consumer is None or not await replay(
+                consumer.group, letter.payload, letter_id=letter.id
+            ):
                 continue
             await self._store.remove_dead_letter(letter.id)
             delivered += 1
@@ -152,47 +173,10 @@ class OutboxEventLog:
                         await consumer.wake.wait()
                         await asyncio.sleep(self._linger_s)
                 continue
-            if not await self._deliver_batch(consumer, rows):
-                for row in rows:
-                    await self._deliver(consumer, row.position, row.payload)
-                    consumer.position = row.position
+            batch = [_Row(consumer, row, self._store, self._metrics) for row in rows]
+            await deliver(consumer.group, batch, self._policy)
             consumer.position = rows[-1].position
-            await self._store.set_consumer_position(consumer.group, consumer.position)
+            await self._store.set_consumer_position(consumer.group.name, consumer.position)
             self._metrics.events_pending.set(await self.pending())
             async with self._progress:
                 self._progress.notify_all()
-
-    async def _deliver_batch(self, consumer: _Consumer, rows: Sequence[OutboxRecord]) -> bool:
-        """Hand ``rows`` to the group's batch handler in one call; False when there is
-        none, a row does not decode, or the handler raised (the caller then delivers
-        them one by one, with retries and dead letters)."""
-        if consumer.batch is None or len(rows) < 2:
-            return False
-        return await try_batch(consumer.batch, (row.payload for row in rows), group=consumer.group)
-
-    async def _deliver(self, consumer: _Consumer, position: int, payload: bytes) -> None:
-        try:
-            event = decode_event(payload)
-        except msgspec.DecodeError as exc:
-            await self._dead_letter(consumer, position, payload, f"undecodable: {exc}", 1)
-            return
-        for attempt in range(1, self._max_deliver + 1):
-            try:
-                await consumer.handler(event)
-                return
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if attempt == self._max_deliver:
-                    log.exception(
-                        "%s: event at %d failed %d times", consumer.group, position, attempt
-                    )
-                    await self._dead_letter(consumer, position, payload, repr(exc), attempt)
-                    return
-                await asyncio.sleep(self._backoff_s * 2 ** (attempt - 1))
-
-    async def _dead_letter(
-        self, consumer: _Consumer, position: int, payload: bytes, error: str, attempts: int
-    ) -> None:
-        await self._store.add_dead_letter(consumer.group, position, payload, error, attempts)
-        self._metrics.events_dead_letter.inc()

@@ -371,16 +371,15 @@ def _write_costs(ctx: _Context, console: Console) -> list[WriteCost]:
 async def _make_present(server: servers.Server, author_id: int) -> int:
     """Make the timeline of every follower of ``author_id`` present (empty) in the
     server's Redis namespace, through the adapter the server uses; returns how many."""
-    from starling.adapters.postgres.store import PostgresStore
-    from starling.adapters.redis.timeline_cache import RedisTimelineCache
+    from starling.adapters.clock import SystemClock
+    from starling.backends import select_backends
     from starling.config import load_settings
 
     settings = load_settings(server.env)
-    assert settings.redis_url is not None
-    store = await PostgresStore.open(settings.database_url, migrate=False)
-    cache = RedisTimelineCache.from_url(
-        settings.redis_url, settings.feed_rules(), namespace=settings.redis_namespace
-    )
+    backends = select_backends(settings)
+    assert backends.shared_state == "redis"
+    store = await backends.open_store(migrate=False)
+    cache = backends.make_timeline_cache(settings.feed_rules(), SystemClock())
     made = 0
     try:
         after = 0

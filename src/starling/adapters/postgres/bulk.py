@@ -30,7 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.schema import CreateIndex, DropIndex
 
 from starling.adapters.sql import statements as q
-from starling.adapters.sql.schema import metadata
+from starling.adapters.sql.tables import metadata
 from starling.domain.model import NewUser, Tweet
 
 BULK_WORK_MEM = "256MB"

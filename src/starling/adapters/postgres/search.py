@@ -16,7 +16,7 @@ from sqlalchemy import ARRAY, BigInteger, Text, bindparam, text
 
 from starling.adapters.sql.database import AsyncDatabase
 from starling.adapters.sql.search import SqlSearchIndex
-from starling.adapters.sql.search_schema import SEARCH_TABLE
+from starling.adapters.sql.tables import SEARCH_TABLE
 from starling.domain.model import Tweet
 from starling.domain.search import fold, folded_hashtags
 

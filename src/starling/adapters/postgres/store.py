@@ -52,15 +52,6 @@ def asyncpg_url(url: str) -> str:
     return parsed.set(drivername="postgresql+asyncpg").render_as_string(hide_password=False)
 
 
-def is_postgres_url(url: str) -> bool:
-    """Whether :func:`asyncpg_url` accepts ``url`` (for picking an adapter by URL)."""
-    try:
-        asyncpg_url(url)
-    except ValueError:
-        return False
-    return True
-
-
 def create_postgres_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     """An ``AsyncEngine`` on asyncpg for ``url`` (any form :func:`asyncpg_url` accepts),
     keeping up to ``pool_size`` idle connections (SQLAlchemy's default overflow of 10 more

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Select, literal, select
 
 from starling.adapters.sql.database import Database
-from starling.adapters.sql.schema import tweets
+from starling.adapters.sql.tables import tweets
 
 ANCESTORS_MAX = 100
 """Deepest reply chain walked for a conversation's context. Twitter's own threads stop

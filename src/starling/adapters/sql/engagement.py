@@ -2,7 +2,7 @@
 :class:`~starling.adapters.sql.store.SqlStore`, which provides ``self.db``,
 ``self._insert_ignoring`` and ``self._write_events``).
 
-Like counts are *sharded counters* (see :mod:`schema_engagement`): a new like inserts its
+Like counts are *sharded counters* (see :mod:`tables`): a new like inserts its
 ``likes`` row and adds 1 to one of ``COUNTER_SHARDS`` rows of the tweet, picked at random,
 in the same transaction. Concurrent likers of one viral tweet thus wait on a row lock
 only when they pick the same shard, instead of all queueing on one hot row. The count is
@@ -30,13 +30,13 @@ from sqlalchemy import (
 
 from starling.adapters.sql import hot_reads
 from starling.adapters.sql.database import Conn, Database
-from starling.adapters.sql.schema_engagement import (
+from starling.adapters.sql.statements import Bound
+from starling.adapters.sql.tables import (
     COUNTER_SHARDS,
     bookmarks,
     likes,
     tweet_counters,
 )
-from starling.adapters.sql.statements import Bound
 from starling.domain.engagement import Counts, ViewerFlags
 from starling.domain.events import Event
 

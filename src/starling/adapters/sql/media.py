@@ -4,40 +4,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 
-from sqlalchemy import Row, insert, select
+from sqlalchemy import insert, select
 
 from starling.adapters.sql import hot_reads
 from starling.adapters.sql.database import Conn, Database
-from starling.adapters.sql.schema_media import media, tweet_media
+from starling.adapters.sql.statements import MEDIA_COLUMNS, media_from_row
+from starling.adapters.sql.tables import media, tweet_media
 from starling.domain.media import Media
-
-_COLUMNS = (
-    media.c.id,
-    media.c.owner_id,
-    media.c.format,
-    media.c.width,
-    media.c.height,
-    media.c.size_bytes,
-    media.c.thumb_width,
-    media.c.thumb_height,
-    media.c.created_at_ms,
-)
-
-
-def _media_from_row(row: Row[Any]) -> Media:
-    return Media(
-        id=row.id,
-        owner_id=row.owner_id,
-        format=row.format,
-        width=row.width,
-        height=row.height,
-        size_bytes=row.size_bytes,
-        thumb_width=row.thumb_width,
-        thumb_height=row.thumb_height,
-        created_at_ms=row.created_at_ms,
-    )
 
 
 async def attach_media(conn: Conn, tweet_id: int, media_ids: Sequence[int]) -> None:
@@ -76,8 +50,8 @@ class MediaSql:
         if not ids:
             return {}
         async with self.db.connect() as conn:
-            rows = (await conn.execute(select(*_COLUMNS).where(media.c.id.in_(ids)))).all()
-        return {row.id: _media_from_row(row) for row in rows}
+            rows = (await conn.execute(select(*MEDIA_COLUMNS).where(media.c.id.in_(ids)))).all()
+        return {row[0]: media_from_row(row) for row in rows}
 
     async def media_of_tweets(self, tweet_ids: Iterable[int]) -> dict[int, list[Media]]:
         ids = list(set(tweet_ids))
@@ -85,17 +59,5 @@ class MediaSql:
             return {}
         out: dict[int, list[Media]] = {}
         for row in await self.db.fetch(hot_reads.MEDIA_OF_TWEETS, ids):
-            out.setdefault(row[0], []).append(
-                Media(
-                    id=row[1],
-                    owner_id=row[2],
-                    format=row[3],
-                    width=row[4],
-                    height=row[5],
-                    size_bytes=row[6],
-                    thumb_width=row[7],
-                    thumb_height=row[8],
-                    created_at_ms=row[9],
-                )
-            )
+            out.setdefault(row[9], []).append(media_from_row(row))
         return out

@@ -29,7 +29,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from starling.adapters.sql import hot_reads
 from starling.adapters.sql import statements as q
 from starling.adapters.sql.database import Conn, Database
-from starling.adapters.sql.schema_moderation import (
+from starling.adapters.sql.tables import (
     blocks,
     mutes,
     notification_marks,

@@ -3,7 +3,7 @@
 User search and bulk re-indexing are the same on both engines; the tweet index is each
 engine's own (:mod:`starling.adapters.sqlite.search`,
 :mod:`starling.adapters.postgres.search`; objects of migration 0005, see
-:mod:`starling.adapters.sql.search_schema`).
+:mod:`starling.adapters.sql.tables`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, literal, select
 
 from starling.adapters.sql.database import Database
-from starling.adapters.sql.schema import tweets, users
+from starling.adapters.sql.tables import tweets, users
 from starling.domain.model import Tweet
 
 REINDEX_BATCH = 5_000

@@ -20,7 +20,7 @@ from starling.adapters.sql.database import Conn, Database
 from starling.adapters.sql.engagement import EngagementSql
 from starling.adapters.sql.media import MediaSql, attach_media
 from starling.adapters.sql.moderation import ModerationSql
-from starling.adapters.sql.schema import consumer_positions, follows, meta, tweets, users
+from starling.adapters.sql.tables import consumer_positions, follows, meta, tweets, users
 from starling.domain.errors import TweetNotFound, UsernameTaken
 from starling.domain.events import Event
 from starling.domain.model import Credentials, NewUser, Tweet, User

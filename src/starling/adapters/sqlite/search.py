@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import text
 
 from starling.adapters.sql.search import SqlSearchIndex
-from starling.adapters.sql.search_schema import SEARCH_TABLE
+from starling.adapters.sql.tables import SEARCH_TABLE
 from starling.domain.model import Tweet
 from starling.domain.search import folded_hashtags
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-from starling.adapters.sql.schema import metadata
-from starling.adapters.sql.search_schema import is_engine_specific
+from starling.adapters.sql.tables import is_engine_specific, metadata
 
 config = context.config
 

@@ -4,7 +4,7 @@ Revision ID: 0005
 Revises: 0004
 Create Date: 2026-11-23 10:00:00.000000
 
-The objects differ by engine (see :mod:`starling.adapters.sql.search_schema`): an FTS5
+The objects differ by engine (see :mod:`starling.adapters.sql.tables`): an FTS5
 virtual table on SQLite, a tsvector table with GIN indexes on PostgreSQL. The index
 starts empty; the ``search`` consumer group, starting from the first outbox event,
 indexes the tweets posted through the API, and ``starling load`` indexes what it loads.
