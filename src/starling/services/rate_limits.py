@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -183,6 +184,10 @@ return {acquired, count, oldest}
 """
 
 
+WARN_EVERY_S = 60.0
+"""Seconds between two warnings that Redis is down: one per request would flood the log."""
+
+
 class RedisWindows(RedisStorage):
     """``limits``' Redis storage (redis-py client, keys under ``NAMESPACE:ratelimit:``)
     with :meth:`draw` as one script call: one round trip per draw, atomic across every
@@ -201,6 +206,7 @@ class RedisWindows(RedisStorage):
         )
         self._clock = clock
         self._draw = self._client.register_script(DRAW_SCRIPT)
+        self._warned_at = -WARN_EVERY_S
 
     async def draw(self, key: str, limit: int, expiry: int) -> Window | None:
         """See :meth:`WindowStorage.draw`."""
@@ -210,7 +216,10 @@ class RedisWindows(RedisStorage):
                 keys=[self.bridge.prefixed_key(key)], args=[now, limit, expiry]
             )
         except UNREACHABLE as exc:
-            log.warning("rate limits not applied: Redis is not reachable (%s)", exc)
+            now_s = time.monotonic()
+            if now_s - self._warned_at >= WARN_EVERY_S:
+                self._warned_at = now_s
+                log.warning("rate limits not applied: Redis is not reachable (%s)", exc)
             return None
         return Window(bool(acquired), int(count), float(oldest))
 
