@@ -17,8 +17,10 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio
+from litestar.types import ASGIApp
 
 import scaleout
+from rates import GENEROUS_RATES
 from redis_time import let_time_pass
 from starling.adapters.clock import ManualClock
 from starling.api.app import create_app
@@ -30,11 +32,13 @@ FAST_ARGON2 = {"argon2_time_cost": 1, "argon2_memory_kib": 8}
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    """Settings for a test: a fresh SQLite file under ``tmp_path`` and cheap argon2."""
+    """Settings for a test: a fresh SQLite file under ``tmp_path``, cheap argon2, and
+    rate limits on at budgets no test reaches (see ``rates.py``)."""
     values: dict[str, Any] = {
         "database_url": f"sqlite:///{tmp_path}/starling.db",
         "media_dir": str(tmp_path / "media"),
         **FAST_ARGON2,
+        **GENEROUS_RATES,
         **overrides,
     }
     return load_settings({}, **values)
@@ -64,12 +68,16 @@ class Harness:
         client: httpx.AsyncClient,
         clock: ManualClock,
         worker_metrics_urls: Sequence[str] = (),
+        app: ASGIApp | None = None,
     ) -> None:
         self.core = core
         self.client = client
+        self.app = app
+        """The ASGI app ``client`` talks to (see :meth:`client_from`)."""
         self.clock = clock
         self.worker_metrics_urls = list(worker_metrics_urls)
         self.time_hooks: list[Callable[[int], Awaitable[None]]] = []
+        self._extra_clients: list[httpx.AsyncClient] = []
 
     async def advance(self, ms: int) -> None:
         """Let ``ms`` milliseconds pass: the injected clock, and whatever the backends
@@ -78,7 +86,20 @@ class Harness:
         for hook in self.time_hooks:
             await hook(ms)
 
+    def client_from(self, ip: str) -> httpx.AsyncClient:
+        """Another client of the same app whose requests come from ``ip`` (the socket
+        peer address the app sees). The harness closes it with itself."""
+        assert self.app is not None
+        client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app, client=(ip, 123)),
+            base_url="http://starling.test",
+        )
+        self._extra_clients.append(client)
+        return client
+
     async def close(self) -> None:
+        for client in self._extra_clients:
+            await client.aclose()
         await self.client.aclose()
         await self.core.stop()
 
@@ -195,9 +216,10 @@ async def start_harness(
     """Build a core, start it, and wrap its app in an httpx client."""
     core = await build(settings, clock=clock, run_workers=run_workers)
     await core.start()
-    transport = httpx.ASGITransport(app=create_app(core))
+    app = create_app(core)
+    transport = httpx.ASGITransport(app=app)
     client = httpx.AsyncClient(transport=transport, base_url="http://starling.test")
-    return Harness(core, client, clock, worker_metrics_urls)
+    return Harness(core, client, clock, worker_metrics_urls, app)
 
 
 HarnessFactory = Callable[..., Awaitable[Harness]]

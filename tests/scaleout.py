@@ -27,6 +27,7 @@ import nats
 import redis
 
 import services
+from rates import GENEROUS_RATES
 
 PG_ADMIN_URL = os.environ.get(
     "STARLING_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
@@ -135,7 +136,9 @@ def _wait_for_worker(proc: subprocess.Popen[bytes], metrics_url: str) -> None:
 
 @contextlib.contextmanager
 def deployment(**settings: Any) -> Iterator[Deployment]:
-    """Create the backends' namespaces, start one worker process, and clean up after."""
+    """Create the backends' namespaces, start one worker process, and clean up after.
+    ``settings`` (``STARLING_*`` names in lower case, without the prefix) join the
+    environment, after the generous test budgets of ``rates.py``."""
     for name in services.SERVICES:
         services.require(name)
     tag = uuid.uuid4().hex[:10]
@@ -148,6 +151,8 @@ def deployment(**settings: Any) -> Iterator[Deployment]:
         "STARLING_REDIS_NAMESPACE": namespace,
         "STARLING_NATS_URL": NATS_URL,
         "STARLING_NATS_STREAM": stream,
+        # Rate limits on, at budgets no test reaches (see rates.py).
+        **{f"STARLING_{k.upper()}": v for k, v in GENEROUS_RATES.items()},
         **{f"STARLING_{k.upper()}": str(v) for k, v in settings.items()},
     }
     deployed = Deployment(env, database, namespace, stream)

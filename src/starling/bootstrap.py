@@ -42,6 +42,7 @@ from starling.services.live import LivePublisher
 from starling.services.media import MediaService
 from starling.services.moderation import ModerationService
 from starling.services.notifications import NotificationService
+from starling.services.rate_limits import RateLimiter, rate_limiter_for
 from starling.services.read_pipeline import ReadPipeline
 from starling.services.search import SearchService
 from starling.services.stream import StreamService
@@ -91,6 +92,8 @@ class App:
     trend_counter: TrendCounter
     trends: TrendService
     run_workers: bool
+    rate_limiter: RateLimiter | None = None
+    """Request budgets of the HTTP surfaces; None with ``rate_limits=off``."""
     _started: bool = field(default=False, repr=False)
 
     async def start(self) -> None:
@@ -111,6 +114,8 @@ class App:
         await self.cache.close()
         await self.tweet_cache.close()
         await self.trend_counter.close()
+        if self.rate_limiter is not None:
+            await self.rate_limiter.close()
         await self.store.close()
         self._started = False
 
@@ -281,4 +286,5 @@ async def build(
         trend_counter=trend_counter,
         trends=trends,
         run_workers=run_workers,
+        rate_limiter=rate_limiter_for(settings, clock),
     )

@@ -109,6 +109,10 @@ def serve(
         port=port,
         interface=Interfaces.ASGI,
         workers=workers,
+        # A worker that dies (a crash, the OOM killer, kill -9) is started again instead
+        # of taking the whole server down; granian gives up on a worker that dies again
+        # within seconds of its respawn (a crash loop) and exits.
+        respawn_failed_workers=True,
         log_level=settings.log_level,  # type: ignore[arg-type]
     ).serve()
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
-from typing import Annotated
+from typing import Annotated, Literal
 
+import limits
 import msgspec
 
 from starling.domain import feed
@@ -70,6 +72,71 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     stream_heartbeat_s: float = 15.0
     """Seconds between SSE heartbeat comments of an idle stream, under the usual 30-60 s
     idle timeouts of proxies and load balancers."""
+    rate_limits: Literal["on", "off"] = "on"
+    """``off`` turns every request budget below off (benchmarks); no address is exempt
+    otherwise, loopback included. See docs/rate-limits.md."""
+    rate_reads: str = "1500/5 minutes"
+    """Budget of an authenticated account's reads (and its requests of no other class).
+    Mastodon's ``throttle_authenticated_api``: 1,500 API requests / 5 min per account
+    (``config/initializers/rack_attack.rb``). Every ``rate_*`` value is in the notation
+    of the ``limits`` library: ``AMOUNT/[N] second|minute|hour|day``."""
+    rate_reads_anonymous: str = "300/5 minutes"
+    """Budget of a client IP (IPv6: its /64) without a valid token, on every limited
+    route. Mastodon's ``throttle_unauthenticated_api``: 300 / 5 min per IP."""
+    rate_posts: str = "300/3 hours"
+    """Tweets posted or deleted per account. Mastodon's ``RateLimiter`` statuses family:
+    300 / 3 h (``app/lib/rate_limiter.rb``)."""
+    rate_follows: str = "400/24 hours"
+    """Follows and unfollows per account. Mastodon's ``RateLimiter`` follows family:
+    400 / 24 h."""
+    rate_engagement: str = "300/3 hours"
+    """Likes, retweets and their undoing per account. Mastodon counts a reblog as a
+    status (statuses family, 300 / 3 h); one budget of that size here for both."""
+    rate_media: str = "30/30 minutes"
+    """Media uploads per account. Mastodon's ``throttle_api_media``: 30 / 30 min."""
+    rate_registrations: str = "5/30 minutes"
+    """Registrations per client IP. Mastodon's ``throttle_api_sign_up``: 5 / 30 min."""
+    rate_logins_ip: str = "25/5 minutes"
+    """Login attempts per client IP. Mastodon's ``throttle_login_attempts/ip``:
+    25 / 5 min."""
+    rate_logins_account: str = "25/1 hour"
+    """Login attempts per account name, from any address. Mastodon's
+    ``throttle_login_attempts/email``: 25 / 1 h."""
+    trusted_proxies: str = ""
+    """Comma-separated CIDR networks of reverse proxies whose ``X-Forwarded-For`` names
+    the client (e.g. ``10.0.0.0/8,127.0.0.1/32``). Empty: the socket's peer is the
+    client and ``X-Forwarded-For`` is ignored."""
+
+    def __post_init__(self) -> None:
+        # msgspec turns a ValueError here into a ValidationError, which load_settings
+        # reports as a SettingsError naming the field.
+        for name in RATE_SETTINGS:
+            rate = getattr(self, name)
+            try:
+                item = limits.parse(rate)
+            except ValueError as exc:
+                raise ValueError(f"{name}={rate!r} is not a rate like '300/5 minutes'") from exc
+            if item.amount < 1:
+                raise ValueError(f"{name}={rate!r} allows no request at all")
+        self.trusted_proxy_networks()
+
+    def rate_budgets(self) -> dict[str, limits.RateLimitItem]:
+        """Each ``rate_*`` budget by its name without the prefix (``reads``, ``posts``,
+        ...), parsed: amount and window length in seconds (``get_expiry()``)."""
+        return {
+            name.removeprefix("rate_"): limits.parse(getattr(self, name)) for name in RATE_SETTINGS
+        }
+
+    def trusted_proxy_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """``trusted_proxies`` parsed. Raises ``ValueError`` on a malformed network."""
+        networks = []
+        for part in self.trusted_proxies.split(","):
+            if part.strip():
+                try:
+                    networks.append(ipaddress.ip_network(part.strip(), strict=False))
+                except ValueError as exc:
+                    raise ValueError(f"trusted_proxies: {part.strip()!r} is not a network") from exc
+        return tuple(networks)
 
     def feed_rules(self) -> feed.FeedRules:
         """The feed constants these settings select."""
@@ -102,6 +169,20 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if self.counts_cache_ttl_s is not None:
             return self.counts_cache_ttl_s
         return 600.0 if self.is_embedded else 5.0
+
+
+RATE_SETTINGS = (
+    "rate_reads",
+    "rate_reads_anonymous",
+    "rate_posts",
+    "rate_follows",
+    "rate_engagement",
+    "rate_media",
+    "rate_registrations",
+    "rate_logins_ip",
+    "rate_logins_account",
+)
+"""The request budgets among the settings (see :class:`Settings`)."""
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -17,6 +17,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import Histogram
 
 from starling.api import auth, errors
+from starling.api.rate_limits import RateLimitMiddleware
 from starling.api.routes import ops
 from starling.api.routes.accounts import AccountsController
 from starling.api.routes.engagement import EngagementController
@@ -114,7 +115,9 @@ def create_app(core: App | None = None, *, settings: Settings | None = None) -> 
             MediaController,
             SearchController,
             ops.healthz,
+            ops.healthz_head,
             ops.readyz,
+            ops.readyz_head,
             ops.metrics,
             ops.openapi_json,
         ],
@@ -124,7 +127,8 @@ def create_app(core: App | None = None, *, settings: Settings | None = None) -> 
             "maybe_viewer_id": Provide(auth.maybe_viewer_id),
         },
         exception_handlers={Exception: errors.handle},
-        middleware=[MetricsMiddleware],
+        # Metrics outermost, so refused requests show in the histogram as 429s.
+        middleware=[MetricsMiddleware, RateLimitMiddleware],
         lifespan=[lifespan],
         state=state,
         openapi_config=OpenAPIConfig(

@@ -108,7 +108,17 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorOut
     if isinstance(exc, NotFoundException):
         return error_response(404, "not_found", "No such resource.")
     if isinstance(exc, MethodNotAllowedException):
-        return error_response(405, "method_not_allowed", "Method not allowed on this resource.")
+        # RFC 9110 section 15.5.6: a 405 names the allowed methods; Litestar's router
+        # puts them in the exception's Allow header.
+        return error_response(
+            405, "method_not_allowed", "Method not allowed on this resource.", exc.headers
+        )
+    if isinstance(exc, ClientException) and exc.status_code == 413:
+        # Litestar's request_max_body_size (10 MB unless a route sets its own), counted
+        # while the body streams in.
+        return error_response(
+            413, "payload_too_large", "The request body is larger than this endpoint takes."
+        )
     if _caused_by_bad_json(exc):
         return error_response(400, "malformed_json", "The request body is not valid JSON.")
     if isinstance(exc, ClientException):

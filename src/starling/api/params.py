@@ -16,16 +16,21 @@ _CURSOR = struct.Struct(">q")
 
 
 def parse_limit(raw: str | None) -> int:
-    """``limit`` query parameter: default 20, 1..200. Raises ``ApiError`` 422."""
+    """``limit`` query parameter: default 20, 1..200 in ASCII digits. Raises ``ApiError``
+    422 otherwise, including for what Python's ``int`` would take besides: other
+    scripts' digits (``٥``), signs, spaces, underscores."""
     if raw is None:
         return DEFAULT_LIMIT
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
+    value = int(raw) if is_ascii_number(raw, max_digits=3) else 0
     if not 1 <= value <= MAX_LIMIT:
         raise ApiError(422, "invalid_limit", f"limit must be an integer from 1 to {MAX_LIMIT}.")
     return value
+
+
+def is_ascii_number(raw: str, *, max_digits: int = 19) -> bool:
+    """True for 1..``max_digits`` ASCII digits and nothing else. ``str.isdigit`` alone
+    is true for any script's digits, and ``int`` takes those (and "+5", " 5", "1_0")."""
+    return 0 < len(raw) <= max_digits and raw.isascii() and raw.isdigit()
 
 
 def encode_cursor(max_id: int | None) -> str | None:

@@ -204,7 +204,14 @@ def start(
     """Start the deployment of ``backends`` with ``STARLING_FANOUT_STRATEGY=strategy`` and
     wait until /readyz answers 200 (and the scale-out worker serves /metrics). Server
     output goes to ``log_dir/server-<config>-<strategy>.log``."""
-    env = {**backends.env(), "STARLING_FANOUT_STRATEGY": strategy, **(extra_env or {})}
+    env = {
+        **backends.env(),
+        "STARLING_FANOUT_STRATEGY": strategy,
+        # A benchmark drives thousands of requests a second per account from one
+        # address: it measures the feed, not the request budgets.
+        "STARLING_RATE_LIMITS": "off",
+        **(extra_env or {}),
+    }
     server_env = {**os.environ, **env}
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"

@@ -31,16 +31,41 @@ def check_storable(value: str, field: str) -> None:
         )
 
 
+INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp"})
+"""Unicode categories that show nothing on their own: control characters, format
+characters (U+200B zero width space, U+200E/U+202E direction marks and overrides,
+U+2060 word joiner, U+FEFF byte order mark, U+E0001.. tags) and every kind of space."""
+
+INVISIBLE_OTHERS = frozenset(
+    "\u034f"  # combining grapheme joiner (Mn)
+    "\u115f\u1160\u3164\uffa0"  # Hangul fillers (Lo): blank by design
+    "\u2800"  # braille pattern blank (So)
+    + "".join(map(chr, range(0xFE00, 0xFE10)))  # variation selectors (Mn)
+    + "".join(map(chr, range(0xE0100, 0xE01F0)))  # variation selectors supplement (Mn)
+)
+"""Characters of other categories that render as nothing: the usual ways to post a
+tweet that looks empty."""
+
+
+def is_blank(text: str) -> bool:
+    """True when ``text`` would show nothing: every character is white space, a
+    control or format character, or one of :data:`INVISIBLE_OTHERS`."""
+    return all(
+        ch in INVISIBLE_OTHERS or unicodedata.category(ch) in INVISIBLE_CATEGORIES for ch in text
+    )
+
+
 def normalize_tweet_text(text: str) -> str:
     """Return ``text`` in NFC, checked against the length rule.
 
-    Raises :class:`TextEmpty` when nothing but white space is left,
+    Raises :class:`TextEmpty` when nothing visible is left (:func:`is_blank`: white
+    space, zero-width and direction characters and the like),
     :class:`TextTooLong` above ``MAX_TWEET_LENGTH`` code points, and
     :class:`InvalidInput` for NUL or lone surrogates.
     """
     check_storable(text, "Tweet text")
     normalized = unicodedata.normalize("NFC", text)
-    if not normalized.strip():
+    if is_blank(normalized):
         raise TextEmpty()
     if len(normalized) > MAX_TWEET_LENGTH:
         raise TextTooLong(len(normalized))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from litestar import MediaType, Request, Response, get
+from litestar import MediaType, Request, Response, get, head
 
 from starling.api.deps import Core
 from starling.api.schemas import Readiness, Status
@@ -13,6 +13,13 @@ from starling.api.schemas import Readiness, Status
 @get("/healthz", summary="Liveness", tags=["operations"])
 async def healthz() -> Status:
     return Status("ok")
+
+
+@head(
+    "/healthz", summary="Liveness, without a body", tags=["operations"], media_type=MediaType.TEXT
+)
+async def healthz_head() -> None:
+    return None
 
 
 @get("/readyz", summary="Readiness of every backend", tags=["operations"])
@@ -24,10 +31,22 @@ async def readyz(core: Core) -> Response[Readiness]:
     )
 
 
+@head(
+    "/readyz",
+    summary="Readiness of every backend, without a body",
+    tags=["operations"],
+    media_type=MediaType.TEXT,
+)
+async def readyz_head(core: Core) -> Response[None]:
+    checks = await core.readiness()
+    return Response(None, status_code=200 if all(v == "ok" for v in checks.values()) else 503)
+
+
 @get("/metrics", summary="Prometheus metrics", tags=["operations"], media_type=MediaType.TEXT)
 async def metrics(core: Core) -> Response[bytes]:
     core.metrics.events_pending.set(await core.event_log.pending())
-    return Response(core.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
+    # Litestar appends "; charset=utf-8" to every text/* type itself.
+    return Response(core.metrics.render(), media_type="text/plain; version=0.0.4")
 
 
 @get(
