@@ -38,7 +38,7 @@ from starling.ports import (
 from starling.services.accounts import AccountService
 from starling.services.conversations import ConversationService
 from starling.services.counts_cache import CountsCache
-from starling.services.credentials import Passwords, Tokens
+from starling.services.credentials import Passwords, Tokens, TokenStates
 from starling.services.engagement import EngagementService
 from starling.services.fanout import FanoutService
 from starling.services.graph import GraphService
@@ -112,6 +112,7 @@ class App:
         if self._started and (self.run_workers or not self.settings.is_embedded):
             await self.event_log.stop()
         await self.reader_context.stop()
+        self.accounts.close()
         await self.live_bus.close()
         await self.cache.close()
         await self.tweet_cache.close()
@@ -273,6 +274,7 @@ async def build(
         SECRET_META_KEY, secrets.token_urlsafe(32)
     )
     live_bus = _make_live_bus(settings)
+    media_store = _make_media_store(settings)
     publisher = LivePublisher(live_bus)
     reader_context = ReaderContextCache(
         store=store,
@@ -330,10 +332,20 @@ async def build(
             ids=ids,
             clock=clock,
             passwords=Passwords(
-                time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
+                time_cost=settings.argon2_time_cost,
+                memory_kib=settings.argon2_memory_kib,
+                workers=settings.password_hash_workers or os.cpu_count() or 1,
+                queue=settings.password_hash_queue,
             ),
-            tokens=Tokens(secret, ttl_s=settings.token_ttl_s, clock=clock),
+            tokens=Tokens(secret, ttl_s=settings.token_ttl_s, clock=clock, ids=ids),
+            token_states=TokenStates(store=store, clock=clock, ttl_s=settings.token_state_ttl),
             reader_context=reader_context,
+            counts=counts,
+            tweet_cache=tweet_cache,
+            timelines=timelines,
+            policy=policy,
+            event_log=event_log,
+            media_store=media_store,
         ),
         tweets=TweetService(
             store=store,
@@ -382,7 +394,12 @@ async def build(
             reader_context=reader_context,
         ),
         media=MediaService(
-            store=store, media_store=_make_media_store(settings), ids=ids, clock=clock
+            store=store,
+            media_store=media_store,
+            ids=ids,
+            clock=clock,
+            max_pixels=settings.media_max_pixels,
+            decoders=settings.media_decode_workers or os.cpu_count() or 1,
         ),
         search_index=search_index,
         search=search,
