@@ -113,6 +113,7 @@ class App:
             await self.event_log.stop()
         await self.reader_context.stop()
         self.accounts.close()
+        self.media.close()
         await self.live_bus.close()
         await self.cache.close()
         await self.tweet_cache.close()

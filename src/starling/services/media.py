@@ -11,9 +11,13 @@ images are decoded at once.
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import ctypes.util
 import io
+import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Final
 
 from PIL import Image, UnidentifiedImageError
@@ -144,6 +148,30 @@ async def attachable_media(store: Store, *, owner_id: int, media_ids: Sequence[i
     return [found[media_id] for media_id in wanted]
 
 
+def _release_freed_memory() -> None:
+    """Hand memory freed by a decode back to the operating system (glibc ``malloc_trim``;
+    a no-op elsewhere). Pillow allocates a bitmap in 16 MB blocks; once glibc has freed
+    one mmapped block it raises its mmap threshold and serves the next ones from the
+    heap, where freed memory stays with the process: 12 uploads once left a worker 2.8 GB
+    larger for good. Trimming costs about a millisecond per decode."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+def _load_malloc_trim() -> Callable[[int], int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim: Callable[[int], int] = libc.malloc_trim
+    except (OSError, AttributeError):
+        return None  # not glibc (e.g. musl): nothing to trim
+    return trim
+
+
+_malloc_trim = _load_malloc_trim()
+
+
 class MediaService:
     """Uploads and reads of media through the :class:`MediaStore` port."""
 
@@ -163,8 +191,17 @@ class MediaService:
         self._clock = clock
         self._max_pixels = max_pixels
         # Decoding is CPU-bound and holds a bitmap: more at once than cores only adds
-        # memory. Uploads beyond wait here holding their bytes (5 MB at most each).
+        # memory. Uploads beyond wait here holding their bytes (5 MB at most each). Own
+        # threads, not the loop's default executor: glibc gives each thread a malloc
+        # arena that keeps what a decode freed, so every extra thread that ever decoded
+        # would keep a bitmap's worth (seen: 804 MB after 12 uploads of 36 MP on 6
+        # threads).
         self._decoding = asyncio.Semaphore(decoders)
+        self._decoders = ThreadPoolExecutor(max_workers=decoders, thread_name_prefix="decode")
+
+    def close(self) -> None:
+        """Let the decoding threads end."""
+        self._decoders.shutdown(wait=False, cancel_futures=True)
 
     async def upload(self, *, owner_id: int, data: bytes) -> Media:
         """Validate and store an image uploaded by ``owner_id``; returns its metadata.
@@ -176,7 +213,8 @@ class MediaService:
         if len(data) > MAX_MEDIA_BYTES:
             raise MediaTooLarge()
         async with self._decoding:
-            info = await asyncio.to_thread(inspect_image, data, max_pixels=self._max_pixels)
+            loop = asyncio.get_running_loop()
+            info = await loop.run_in_executor(self._decoders, self._inspect, data)
         item = Media(
             id=self._ids.next_id(),
             owner_id=owner_id,
@@ -192,6 +230,12 @@ class MediaService:
         await self._media_store.put(item.thumb_key, info.thumb_bytes)
         await self._store.add_media(item)
         return item
+
+    def _inspect(self, data: bytes) -> ImageInfo:
+        try:
+            return inspect_image(data, max_pixels=self._max_pixels)
+        finally:
+            _release_freed_memory()
 
     async def get(self, *, media_id: int) -> Media:
         """Raises :class:`MediaNotFound`."""
