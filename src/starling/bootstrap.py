@@ -110,6 +110,8 @@ class App:
         if self._started and (self.run_workers or not self.settings.is_embedded):
             await self.event_log.stop()
         await self.store.stop()
+        self.accounts.close()
+        self.media.close()
         await self.live_bus.close()
         await self.cache.close()
         await self.tweet_cache.close()
@@ -182,6 +184,7 @@ async def build(
         SECRET_META_KEY, secrets.token_urlsafe(32)
     )
     live_bus = backends.make_live_bus()
+    media_store = backends.make_media_store()
     publisher = LivePublisher(live_bus)
     # Every service goes through the caching layer; the event log and the search index
     # work on the database itself (the outbox, the engine's own full-text index).
@@ -194,6 +197,7 @@ async def build(
         policy=policy,
         reader_ttl_s=settings.reader_cache_ttl,
         counts_ttl_s=settings.counts_cache_ttl,
+        token_ttl_s=settings.token_state_ttl,
     )
     hydrator = Hydrator(store=store)
     reads = ReadPipeline(store=store, hydrator=hydrator, policy=policy)
@@ -238,9 +242,15 @@ async def build(
             ids=ids,
             clock=clock,
             passwords=Passwords(
-                time_cost=settings.argon2_time_cost, memory_kib=settings.argon2_memory_kib
+                time_cost=settings.argon2_time_cost,
+                memory_kib=settings.argon2_memory_kib,
+                workers=settings.password_hash_workers or os.cpu_count() or 1,
+                queue=settings.password_hash_queue,
             ),
-            tokens=Tokens(secret, ttl_s=settings.token_ttl_s, clock=clock),
+            tokens=Tokens(secret, ttl_s=settings.token_ttl_s, clock=clock, ids=ids),
+            feed=feed,
+            event_log=event_log,
+            media_store=media_store,
         ),
         tweets=TweetService(
             store=store,
@@ -279,7 +289,12 @@ async def build(
         live_bus=live_bus,
         stream=StreamService(bus=live_bus, reads=reads, timelines=timelines),
         media=MediaService(
-            store=store, media_store=backends.make_media_store(), ids=ids, clock=clock
+            store=store,
+            media_store=media_store,
+            ids=ids,
+            clock=clock,
+            max_pixels=settings.media_max_pixels,
+            decoders=settings.media_decode_workers or os.cpu_count() or 1,
         ),
         search_index=search_index,
         search=search,

@@ -64,11 +64,29 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65_536
     """argon2-cffi's defaults (RFC 9106 second recommended option, lowered memory)."""
+    password_hash_workers: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    """Password hashes (argon2) run at once, each holding ``argon2_memory_kib`` of
+    memory. Unset: the number of CPU cores (more threads only add memory, not speed)."""
+    password_hash_queue: Annotated[int, msgspec.Meta(ge=0)] = 16
+    """Password checks that may wait for a hashing thread; beyond that, logins and
+    registrations are answered 503 ``busy`` at once."""
+    token_state_ttl_s: Annotated[float, msgspec.Meta(ge=0)] | None = None
+    """Seconds a process keeps a user's token state (revoked tokens, and whether the
+    user exists). A logout, password change or account deletion drops it at once here
+    and, over the live bus, in the other processes; the TTL bounds how long one whose
+    bus message was lost may take to be seen. Unset: 5 s with a broker; 60 s on the
+    embedded default (its single process sees every change)."""
     max_deliver: int = 5
     """Tries of one event before it is dead-lettered."""
     log_level: str = "info"
     media_dir: str = "./media"
     """Directory of uploaded media on the embedded default (``LocalMediaStore``)."""
+    media_max_pixels: Annotated[int, msgspec.Meta(ge=1)] = 40_000_000
+    """Largest accepted image, in pixels (width x height, read from the header before
+    any decoding). 40 megapixels: a 24-bit bitmap of ~120 MB at most while its
+    thumbnail is made."""
+    media_decode_workers: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    """Images decoded at once (uploads beyond wait their turn). Unset: CPU cores."""
     stream_heartbeat_s: float = 15.0
     """Seconds between SSE heartbeat comments of an idle stream, under the usual 30-60 s
     idle timeouts of proxies and load balancers."""
@@ -169,6 +187,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
         if self.counts_cache_ttl_s is not None:
             return self.counts_cache_ttl_s
         return 600.0 if self.is_embedded else 5.0
+
+    @property
+    def token_state_ttl(self) -> float:
+        """``token_state_ttl_s``, or its default for this configuration (see there)."""
+        if self.token_state_ttl_s is not None:
+            return self.token_state_ttl_s
+        return 60.0 if self.is_embedded else 5.0
 
 
 RATE_SETTINGS = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Protocol
 
+from starling.domain.accounts import DeletedAccount, TokenState
 from starling.domain.engagement import Counts, ViewerFlags
 from starling.domain.events import AnyEvent, Event
 from starling.domain.media import Media
@@ -174,7 +175,43 @@ class MediaRows(Protocol):
         hydration of a page); tweets without media are absent."""
 
 
-class Store(EngagementStore, ModerationStore, ConversationStore, MediaRows, Protocol):
+class AccountStore(Protocol):
+    """Credentials, password changes, access-token revocation and account deletion."""
+
+    async def get_credentials_by_email(self, email: str) -> Credentials | None:
+        """Login by e-mail address: case-insensitive lookup (addresses are unique in
+        any case)."""
+
+    async def get_credentials_by_id(self, user_id: int) -> Credentials | None: ...
+
+    async def token_state(self, user_id: int, now_ms: int) -> TokenState | None:
+        """Which of the user's access tokens are revoked (single tokens revoked by logout
+        that expire after ``now_ms``, and the password-change watermark); None when no
+        such user exists, so one read also answers "does the token name a user"."""
+
+    async def revoke_token(self, user_id: int, jti: int, expires_at_ms: int, now_ms: int) -> None:
+        """Revoke the single token ``jti`` of ``user_id`` until ``expires_at_ms`` (its own
+        expiry); idempotent. Forgets the user's revocations that expired by ``now_ms``."""
+
+    async def set_password(
+        self, user_id: int, password_hash: str, *, revoked_below: int, kept_jti: int | None
+    ) -> bool:
+        """Store a new password hash and, in the same transaction, revoke every token of
+        the user whose id is below ``revoked_below`` except ``kept_jti``. False if no
+        such user."""
+
+    async def delete_user(
+        self, user_id: int, events_for: Callable[[DeletedAccount], Sequence[Event]]
+    ) -> DeletedAccount | None:
+        """Delete the account in one transaction: its tweets (as ``delete_tweet`` does,
+        retweets of them included), its likes and bookmarks (lowering like counts), its
+        follow edges both ways (adjusting the other users' counts), its blocks, mutes,
+        notifications (received, and caused as the actor), upload rows, token state and
+        the user row; then write ``events_for(what was removed)`` in the same
+        transaction. None (nothing written) if no such user."""
+
+
+class Store(EngagementStore, ModerationStore, ConversationStore, MediaRows, AccountStore, Protocol):
     """The source of truth: users, tweets, follows and the transactional outbox.
 
     Every write method that takes ``events`` writes them to the outbox in the same

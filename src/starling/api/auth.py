@@ -10,6 +10,14 @@ from starling.api.deps import Core
 from starling.domain.errors import Unauthorized
 
 
+def bearer_token(request: Request[Any, Any, Any]) -> str:
+    """The request's bearer token. Raises ``Unauthorized`` (401) without one."""
+    token = _bearer(request)
+    if token is None:
+        raise Unauthorized("This endpoint needs an access token.")
+    return token
+
+
 def _bearer(request: Request[Any, Any, Any]) -> str | None:
     header = request.headers.get("authorization")
     if not header:
@@ -22,10 +30,7 @@ def _bearer(request: Request[Any, Any, Any]) -> str | None:
 
 async def viewer_id(request: Request[Any, Any, Any], core: Core) -> int:
     """The authenticated user's id. Raises ``Unauthorized`` (401) without a valid token."""
-    token = _bearer(request)
-    if token is None:
-        raise Unauthorized("This endpoint needs an access token.")
-    return await core.accounts.authenticate(token=token)
+    return await core.accounts.authenticate(token=bearer_token(request))
 
 
 async def maybe_viewer_id(request: Request[Any, Any, Any], core: Core) -> int | None:

@@ -35,6 +35,8 @@ STATUS = {
     domain.Conflict: 409,
     domain.Forbidden: 403,
     domain.Unauthorized: 401,
+    domain.TooManyAttempts: 429,
+    domain.Busy: 503,
 }
 
 
@@ -98,6 +100,8 @@ def handle(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorOut
     if isinstance(exc, domain.DomainError):
         status = next((s for cls, s in STATUS.items() if isinstance(exc, cls)), 400)
         headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if isinstance(exc, domain.RetryLater):
+            headers = {"Retry-After": str(exc.retry_after_s)}
         return error_response(status, exc.code, exc.message, headers)
     if isinstance(exc, ApiError):
         return error_response(exc.status, exc.code, exc.message)

@@ -32,6 +32,16 @@ class CreateUser(msgspec.Struct, forbid_unknown_fields=True):
 
 class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
     username: str
+    """A username, or the account's e-mail address (anything with an ``@``)."""
+    password: str
+
+
+class ChangePassword(msgspec.Struct, forbid_unknown_fields=True):
+    current_password: str
+    new_password: str
+
+
+class DeleteAccount(msgspec.Struct, forbid_unknown_fields=True):
     password: str
 
 

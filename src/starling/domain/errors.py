@@ -92,3 +92,34 @@ class Unauthorized(DomainError):
     """No valid credentials (HTTP 401)."""
 
     code = "unauthorized"
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+
+    def __init__(self) -> None:
+        super().__init__("That e-mail address is already in use.")
+
+
+class RetryLater(DomainError):
+    """A refusal that says when to come back: ``retry_after_s`` (whole seconds, >= 1) is
+    sent as the ``Retry-After`` header."""
+
+    code = "retry_later"
+
+    def __init__(self, message: str, *, retry_after_s: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_s = max(1, retry_after_s)
+
+
+class TooManyAttempts(RetryLater):
+    """Too many tries for one account right now (HTTP 429): repeated wrong passwords
+    (the back-off), or another login for the same account still being checked."""
+
+    code = "too_many_attempts"
+
+
+class Busy(RetryLater):
+    """The server is at capacity for this kind of work (HTTP 503); nothing was done."""
+
+    code = "busy"

@@ -57,12 +57,17 @@ class Media(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     @property
     def key(self) -> str:
         """Where the original lives in the :class:`~starling.ports.MediaStore`."""
-        return f"{self.id}.{self.format}"
+        return media_keys(self.id, self.format)[0]
 
     @property
     def thumb_key(self) -> str:
         """Where the thumbnail lives, beside the original."""
-        return f"{self.id}.thumb.{self.format}"
+        return media_keys(self.id, self.format)[1]
+
+
+def media_keys(media_id: int, format: str) -> tuple[str, str]:
+    """The :class:`~starling.ports.MediaStore` keys of an upload: original, thumbnail."""
+    return f"{media_id}.{format}", f"{media_id}.thumb.{format}"
 
 
 class MediaTooLarge(DomainError):
@@ -72,6 +77,19 @@ class MediaTooLarge(DomainError):
 
     def __init__(self) -> None:
         super().__init__(f"Media must be at most {MAX_MEDIA_BYTES} bytes (5 MB).")
+
+
+class ImageTooLarge(MediaTooLarge):
+    """HTTP 413: the image's header says it has more pixels than the service decodes
+    (a small file can describe a huge bitmap: a "decompression bomb")."""
+
+    code = "image_too_large"
+
+    def __init__(self, width: int, height: int, max_pixels: int) -> None:
+        DomainError.__init__(
+            self,
+            f"The image is {width}x{height} pixels; at most {max_pixels:,} pixels are accepted.",
+        )
 
 
 class UnsupportedMedia(DomainError):

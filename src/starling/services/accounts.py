@@ -1,25 +1,48 @@
-"""Accounts: registration, login, profiles, operator tokens."""
+"""Accounts: registration, login, logout, password change, deletion, profiles,
+operator tokens."""
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Sequence
 
-import anyio.to_thread
-
-from starling.domain.errors import InvalidInput, Unauthorized, UserNotFound
+from starling.domain.accounts import DeletedAccount
+from starling.domain.errors import (
+    EmailTaken,
+    Forbidden,
+    InvalidInput,
+    Unauthorized,
+    UsernameTaken,
+    UserNotFound,
+)
+from starling.domain.events import Event, TweetDeleted, Unfollowed, Unliked
 from starling.domain.ids import SnowflakeGenerator
-from starling.domain.model import NewUser, User
+from starling.domain.model import Credentials, NewUser, User
 from starling.domain.text import USERNAME_PATTERN, check_storable
-from starling.ports import Clock, Store
-from starling.services.credentials import Passwords, Tokens
+from starling.ports import Clock, EventLog, MediaStore, Store
+from starling.services.credentials import Claims, LoginGuard, Passwords, Tokens
+from starling.services.feed_manager import FeedManager
+
+log = logging.getLogger(__name__)
 
 EMAIL_PATTERN = re.compile(r"\A[^@\s]{1,64}@[^@\s]+\.[^@\s]+\Z")
 MIN_PASSWORD = 8
 """NIST SP 800-63B: at least 8 characters for user-chosen secrets."""
 MAX_PASSWORD = 256
+MAX_EMAIL = 254
+"""RFC 5321's limit on a forward path; no longer login name can exist."""
 MAX_DISPLAY_NAME = 50
 MAX_BIO = 160
 """Twitter's profile limits: 50-character name, 160-character bio."""
+
+
+def _check_password(password: str) -> None:
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise InvalidInput(
+            f"Password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters.",
+            code="invalid_password",
+        )
 
 
 def _check_length(value: str, limit: int, code: str, what: str) -> None:
@@ -28,7 +51,7 @@ def _check_length(value: str, limit: int, code: str, what: str) -> None:
 
 
 class AccountService:
-    """Registration, credentials and profiles."""
+    """Registration, credentials, sessions (tokens) and profiles."""
 
     def __init__(
         self,
@@ -38,18 +61,31 @@ class AccountService:
         clock: Clock,
         passwords: Passwords,
         tokens: Tokens,
+        feed: FeedManager,
+        event_log: EventLog,
+        media_store: MediaStore,
     ) -> None:
         self._store = store
         self._ids = ids
         self._clock = clock
         self._passwords = passwords
         self._tokens = tokens
+        self._guard = LoginGuard(clock=clock)
+        self._feed = feed
+        self._event_log = event_log
+        self._media_store = media_store
 
+    def close(self) -> None:
+        """Let the password-hashing threads end."""
+        self._passwords.close()
+
+    # --- registration and login ------------------------------------------------------
     async def register(
         self, *, username: str, email: str, password: str, display_name: str | None = None
     ) -> User:
         """Create an account. Raises ``InvalidInput`` (bad username, email, password or
-        name) or ``UsernameTaken`` (case-insensitive)."""
+        name), ``UsernameTaken`` or ``EmailTaken`` (both case-insensitive), ``Busy``
+        (the password-hashing pool is full)."""
         check_storable(email, "Email")
         if display_name is not None:
             check_storable(display_name, "Display name")
@@ -57,17 +93,18 @@ class AccountService:
             raise InvalidInput(
                 "Username must be 1-15 letters, digits or underscores.", code="invalid_username"
             )
-        if not EMAIL_PATTERN.fullmatch(email) or len(email) > 254:
+        if not EMAIL_PATTERN.fullmatch(email) or len(email) > MAX_EMAIL:
             raise InvalidInput("That is not an email address.", code="invalid_email")
-        if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-            raise InvalidInput(
-                f"Password must be {MIN_PASSWORD} to {MAX_PASSWORD} characters.",
-                code="invalid_password",
-            )
+        _check_password(password)
         name = display_name if display_name is not None else username
         _check_length(name, MAX_DISPLAY_NAME, "invalid_display_name", "Display name")
-        # argon2 costs ~50 ms of CPU: keep the event loop free meanwhile.
-        password_hash = await anyio.to_thread.run_sync(self._passwords.hash, password)
+        # Checked before hashing, so a taken name costs no argon2 time; the unique
+        # indexes still decide between two concurrent registrations.
+        if await self._store.get_user_by_username(username) is not None:
+            raise UsernameTaken()
+        if await self._store.get_credentials_by_email(email) is not None:
+            raise EmailTaken()
+        password_hash = await self._passwords.hash(password)
         return await self._store.create_user(
             NewUser(
                 id=self._ids.next_id(),
@@ -80,12 +117,24 @@ class AccountService:
         )
 
     async def login(self, *, username: str, password: str) -> tuple[str, User]:
-        """An access token and the user. Raises ``Unauthorized`` for wrong credentials and
-        for imported accounts, which have no password."""
-        credentials = await self._store.get_credentials(username)
-        ok = credentials is not None and await anyio.to_thread.run_sync(
-            self._passwords.verify, credentials.password_hash, password
-        )
+        """An access token and the user, for a username or an e-mail address (anything
+        with an ``@``) and its password.
+
+        Raises ``Unauthorized`` for wrong credentials and for imported accounts, which
+        have no password; ``TooManyAttempts`` (429) while another attempt for the same
+        account is being checked or after repeated wrong passwords; ``Busy`` (503) when
+        the hashing pool is full. An unknown name costs one argon2 check like a known
+        one and is backed off the same way, so neither timing nor refusals tell which
+        accounts exist."""
+        login = username[:MAX_EMAIL]
+        if "@" in login:
+            credentials = await self._store.get_credentials_by_email(login)
+        else:
+            credentials = await self._store.get_credentials(login)
+        key = f"id:{credentials.user_id}" if credentials else f"name:{login.lower()}"
+        with self._guard.attempt(key) as outcome:
+            ok = await self._check(credentials, password)
+            outcome(ok)
         if not ok or credentials is None:
             raise Unauthorized("Wrong username or password.")
         user = await self._store.get_user(credentials.user_id)
@@ -93,16 +142,135 @@ class AccountService:
             raise Unauthorized("Wrong username or password.")
         return self._tokens.issue(user.id), user
 
+    async def _check(self, credentials: Credentials | None, password: str) -> bool:
+        if not password or len(password) > MAX_PASSWORD:
+            return False  # no such password can be stored: no hash needed to say no
+        stored = credentials.password_hash if credentials is not None else None
+        return await self._passwords.verify(stored, password)
+
+    async def _verify_own_password(self, user_id: int, password: str) -> None:
+        """For changes an authenticated user makes: raises ``Forbidden`` (code
+        ``wrong_password``) unless ``password`` is theirs; backed off like logins."""
+        credentials = await self._store.get_credentials_by_id(user_id)
+        if credentials is None:
+            raise Unauthorized("The access token is invalid or expired.")
+        with self._guard.attempt(f"id:{user_id}") as outcome:
+            ok = await self._check(credentials, password)
+            outcome(ok)
+        if not ok:
+            raise Forbidden("The current password is wrong.", code="wrong_password")
+
     async def token_for(self, *, username: str) -> str:
         """An access token for any user, no password asked: for operators and benchmarks.
         Raises ``UserNotFound``."""
         user = await self.get_by_username(username=username)
         return self._tokens.issue(user.id)
 
+    # --- tokens ----------------------------------------------------------------------
     async def authenticate(self, *, token: str) -> int:
-        """The user id of a bearer token. Raises ``Unauthorized``."""
-        return self._tokens.user_id(token)
+        """The user id of a bearer token. Raises ``Unauthorized`` for a token that is
+        badly signed, expired, revoked, or names no existing user."""
+        return (await self._claims(token)).user_id
 
+    async def _claims(self, token: str) -> Claims:
+        claims = self._tokens.verify(token)
+        state = await self._store.token_state(claims.user_id, self._clock.now_ms())
+        if state is None or not state.allows(claims.jti):
+            raise Unauthorized("The access token is invalid or expired.")
+        return claims
+
+    async def logout(self, *, token: str) -> None:
+        """Revoke ``token`` (it is refused from now on: at once in this process, within
+        the others as soon as the store's invalidation reaches them). Raises
+        ``Unauthorized``."""
+        claims = await self._claims(token)
+        await self._store.revoke_token(
+            claims.user_id,
+            claims.jti,
+            int(claims.expires_s * 1000),
+            self._clock.now_ms(),
+        )
+
+    async def change_password(
+        self, *, token: str, current_password: str, new_password: str
+    ) -> None:
+        """Set a new password and revoke every other token of the user issued before
+        (the one presented keeps working). Raises ``Unauthorized``, ``Forbidden``
+        (``wrong_password``), ``InvalidInput`` (``invalid_password``),
+        ``TooManyAttempts``, ``Busy``."""
+        claims = await self._claims(token)
+        _check_password(new_password)
+        await self._verify_own_password(claims.user_id, current_password)
+        password_hash = await self._passwords.hash(new_password)
+        changed = await self._store.set_password(
+            claims.user_id,
+            password_hash,
+            revoked_below=self._ids.next_id(),
+            kept_jti=claims.jti,
+        )
+        if not changed:
+            raise Unauthorized("The access token is invalid or expired.")
+
+    # --- deletion --------------------------------------------------------------------
+    async def delete_account(self, *, user_id: int, password: str) -> None:
+        """Delete the account for good: its tweets (out of every timeline, the search
+        index and notifications, through one ``TweetDeleted`` event each), its likes,
+        follows both ways, blocks, mutes, uploads, tokens. Counts of other users and
+        tweets are adjusted in the same transaction. Raises ``Forbidden``
+        (``wrong_password``), ``TooManyAttempts``, ``Busy``, ``Unauthorized``."""
+        await self._verify_own_password(user_id, password)
+        user = await self._store.get_user(user_id)
+        if user is None:
+            raise Unauthorized("The access token is invalid or expired.")
+        # Fan-out retracts a deleted tweet from its author's followers' timelines, but the
+        # follows go in the same transaction as the tweets: take the tweets out of the
+        # followers' timelines now, while the follows still say who they are. Any id left
+        # behind by a race is of a deleted tweet, which reads skip.
+        await self._feed.unmerge_from_followers(author_id=user_id)
+        deleted = await self._store.delete_user(user_id, self._deletion_events)
+        if deleted is None:
+            return
+        self._event_log.notify()
+        log.info(
+            "account %d deleted: %d tweets, %d follows, %d likes",
+            user_id,
+            len(deleted.tweets),
+            len(deleted.follows),
+            len(deleted.likes),
+        )
+        for key in deleted.media_keys:
+            await self._media_store.delete(key)
+
+    def _deletion_events(self, deleted: DeletedAccount) -> Sequence[Event]:
+        """The events of an account deletion, written in its transaction."""
+        now = self._clock.now_ms()
+        events: list[Event] = [
+            TweetDeleted(event_id=self._ids.next_id(), occurred_at_ms=now, tweet_id=t, author_id=a)
+            for t, a in deleted.tweets
+        ]
+        events.extend(
+            Unfollowed(
+                event_id=self._ids.next_id(),
+                occurred_at_ms=now,
+                follower_id=follower,
+                followee_id=followee,
+                followers_before=before,
+            )
+            for follower, followee, before in deleted.follows
+        )
+        events.extend(
+            Unliked(
+                event_id=self._ids.next_id(),
+                occurred_at_ms=now,
+                user_id=deleted.user_id,
+                tweet_id=t,
+                author_id=a,
+            )
+            for t, a in deleted.likes
+        )
+        return events
+
+    # --- profiles --------------------------------------------------------------------
     async def get(self, *, user_id: int) -> User:
         user = await self._store.get_user(user_id)
         if user is None:

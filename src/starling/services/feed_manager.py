@@ -165,6 +165,25 @@ class FeedManager:
         except BackendUnavailable:
             log.warning("timeline cache unavailable: nothing unmerged from %d", owner_id)
 
+    async def unmerge_from_followers(self, *, author_id: int) -> None:
+        """``author_id`` is about to be deleted with their follows: remove their newest
+        ``timeline_max`` tweets from every present follower timeline now, while the
+        follows still say who the followers are (the ``TweetDeleted`` events that follow
+        find no followers to retract from). Nothing for a pulled author, whose tweets
+        were not pushed; an id left behind is of a deleted tweet, which reads drop.
+        Best effort like :meth:`merge_into_home`."""
+        author = await self._store.get_user(author_id)
+        if author is None or self._policy.is_pulled(author.followers_count):
+            return
+        doomed = await self._recent_ids([author_id])
+        if not doomed:
+            return
+        try:
+            async for chunk in self._follower_chunks(author_id):
+                await self._cache.remove(chunk, doomed)
+        except BackendUnavailable:
+            log.warning("timeline cache unavailable: %d's tweets left to reads", author_id)
+
     async def author_became_pushed(self, *, author_id: int) -> None:
         """An unfollow took ``author_id`` below the celebrity threshold: readers no
         longer pull them, so their recent tweets are merged into every present follower

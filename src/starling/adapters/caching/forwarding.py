@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 
+from starling.domain.accounts import DeletedAccount, TokenState
 from starling.domain.engagement import Counts, ViewerFlags
 from starling.domain.events import Event
 from starling.domain.media import Media
@@ -228,3 +229,28 @@ class ForwardingStore:
 
     async def remove_dead_letter(self, dead_letter_id: int) -> None:
         await self.inner.remove_dead_letter(dead_letter_id)
+
+    # --- accounts ---------------------------------------------------------------------
+    async def get_credentials_by_email(self, email: str) -> Credentials | None:
+        return await self.inner.get_credentials_by_email(email)
+
+    async def get_credentials_by_id(self, user_id: int) -> Credentials | None:
+        return await self.inner.get_credentials_by_id(user_id)
+
+    async def token_state(self, user_id: int, now_ms: int) -> TokenState | None:
+        return await self.inner.token_state(user_id, now_ms)
+
+    async def revoke_token(self, user_id: int, jti: int, expires_at_ms: int, now_ms: int) -> None:
+        await self.inner.revoke_token(user_id, jti, expires_at_ms, now_ms)
+
+    async def set_password(
+        self, user_id: int, password_hash: str, *, revoked_below: int, kept_jti: int | None
+    ) -> bool:
+        return await self.inner.set_password(
+            user_id, password_hash, revoked_below=revoked_below, kept_jti=kept_jti
+        )
+
+    async def delete_user(
+        self, user_id: int, events_for: Callable[[DeletedAccount], Sequence[Event]]
+    ) -> DeletedAccount | None:
+        return await self.inner.delete_user(user_id, events_for)

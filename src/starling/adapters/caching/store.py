@@ -66,6 +66,7 @@ from typing import Any, Final, Literal
 from starling.adapters.caching.forwarding import ForwardingStore
 from starling.adapters.caching.invalidations import InvalidationBus
 from starling.adapters.caching.ttl_map import TTLMap
+from starling.domain.accounts import DeletedAccount, TokenState
 from starling.domain.engagement import NO_COUNTS, Counts
 from starling.domain.events import Event
 from starling.domain.feed import FanoutPolicy, follow_makes_pulled, merge_newest_first
@@ -116,10 +117,10 @@ MAX_CACHED_MEDIA: Final = 200_000
 entries never go stale; ~100 bytes each (an int key and, for most tweets, the shared
 empty tuple): ~20 MB at most."""
 
-Kind = Literal["celebrities", "hidden", "users", "authored", "counts", "media"]
+Kind = Literal["celebrities", "hidden", "users", "authored", "counts", "media", "tokens"]
 """The caches of :class:`CachingStore`, by the label of their lookups metric."""
 
-SHARED_KINDS: Final[tuple[Kind, ...]] = ("celebrities", "hidden", "users", "authored")
+SHARED_KINDS: Final[tuple[Kind, ...]] = ("celebrities", "hidden", "users", "authored", "tokens")
 """Kinds whose drops are published to the other processes (all of them when a followee
 becomes a celebrity or the bus subscription starts over). Counts are not (their TTL is
 seconds, and a bus message per like would cost more than it saves); media never
@@ -155,6 +156,7 @@ class CachingStore(ForwardingStore):
         policy: FanoutPolicy,
         reader_ttl_s: float,
         counts_ttl_s: float,
+        token_ttl_s: float = 0,
         max_viewers: int = MAX_VIEWERS,
     ) -> None:
         super().__init__(inner)
@@ -177,6 +179,7 @@ class CachingStore(ForwardingStore):
         )
         self._counts: TTLMap[int, Counts] = ttl_map("counts", counts_ttl_s, MAX_TWEETS)
         self._media: TTLMap[int, tuple[Media, ...]] = ttl_map("media", None, MAX_CACHED_MEDIA)
+        self._tokens: TTLMap[int, TokenState | None] = ttl_map("tokens", token_ttl_s, MAX_USERS)
         self._maps: dict[str, TTLMap[int, Any]] = {
             "celebrities": self._celebrities,
             "hidden": self._hidden,
@@ -184,6 +187,7 @@ class CachingStore(ForwardingStore):
             "authored": self._authored,
             "counts": self._counts,
             "media": self._media,
+            "tokens": self._tokens,
         }
         self._tweets_epoch = 0
         """Bumped by every delete: a tweet load that raced one is not put in the cache."""
@@ -254,6 +258,55 @@ class CachingStore(ForwardingStore):
             (row := rows.get(a)) is not None and self._policy.is_pulled(row.followers_count)
             for a in author_ids
         )
+
+    # --- accounts --------------------------------------------------------------------
+    async def token_state(self, user_id: int, now_ms: int) -> TokenState | None:
+        """``Store.token_state``, at most one token-state TTL old (every request with a
+        bearer token asks it). A revocation or deletion drops it here and, over the bus,
+        in the other processes; the TTL bounds only a lost message."""
+        found = self._tokens.get(user_id)
+        if found is not None:
+            return found
+        loading = self._tokens.loading()
+        state = await self.inner.token_state(user_id, now_ms)
+        if state is not None:
+            # "No such user" is not kept: a user registered a moment later must not wait.
+            self._tokens.put(user_id, state, loading)
+        return state
+
+    async def revoke_token(self, user_id: int, jti: int, expires_at_ms: int, now_ms: int) -> None:
+        """Forwarded; drops the user's token state here and in the other processes."""
+        await self.inner.revoke_token(user_id, jti, expires_at_ms, now_ms)
+        await self._changed({"tokens": (user_id,)})
+
+    async def set_password(
+        self, user_id: int, password_hash: str, *, revoked_below: int, kept_jti: int | None
+    ) -> bool:
+        """Forwarded; drops the user's token state here and in the other processes."""
+        changed = await self.inner.set_password(
+            user_id, password_hash, revoked_below=revoked_below, kept_jti=kept_jti
+        )
+        await self._changed({"tokens": (user_id,)})
+        return changed
+
+    async def delete_user(
+        self, user_id: int, events_for: Callable[[DeletedAccount], Sequence[Event]]
+    ) -> DeletedAccount | None:
+        """Forwarded; the follows, tweets and likes of many users changed at once, so
+        every shared entry is dropped here and in the other processes, with the counts
+        this process kept of the touched tweets and the deleted tweets in the tweet
+        cache."""
+        deleted = await self.inner.delete_user(user_id, events_for)
+        if deleted is not None:
+            self._tweets_epoch += 1
+            with contextlib.suppress(BackendUnavailable):
+                await self._tweet_cache.invalidate([tweet_id for tweet_id, _ in deleted.tweets])
+            await self._changed(
+                {"tokens": (user_id,)},
+                local={"counts": deleted.counted_tweet_ids},
+                everyone=True,
+            )
+        return deleted
 
     # --- users -----------------------------------------------------------------------
     async def get_users(self, user_ids: Iterable[int]) -> dict[int, User]:

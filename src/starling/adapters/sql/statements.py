@@ -170,6 +170,7 @@ def new_user_values(user: NewUser) -> dict[str, Any]:
         "username": user.username,
         "username_lower": user.username.lower(),
         "email": user.email,
+        "email_lower": None if user.email is None else user.email.lower(),
         "password_hash": user.password_hash,
         "display_name": user.display_name,
         "bio": user.bio,

@@ -15,18 +15,19 @@ from sqlalchemy.exc import IntegrityError
 
 from starling.adapters.sql import hot_reads as hot
 from starling.adapters.sql import statements as q
+from starling.adapters.sql.accounts import AccountSql
 from starling.adapters.sql.conversations import ConversationSql, select_retweets_of
 from starling.adapters.sql.database import Conn, Database
 from starling.adapters.sql.engagement import EngagementSql
 from starling.adapters.sql.media import MediaSql, attach_media
 from starling.adapters.sql.moderation import ModerationSql
 from starling.adapters.sql.tables import consumer_positions, follows, meta, tweets, users
-from starling.domain.errors import TweetNotFound, UsernameTaken
+from starling.domain.errors import EmailTaken, TweetNotFound, UsernameTaken
 from starling.domain.events import Event
 from starling.domain.model import Credentials, NewUser, Tweet, User
 
 
-class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
+class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql, AccountSql):
     """The ``Store`` port on any SQLAlchemy-supported engine behind a :class:`Database`.
 
     ``insert_ignoring`` builds the engine's ``INSERT ... ON CONFLICT DO NOTHING``.
@@ -63,7 +64,10 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
             async with self.db.begin() as conn:
                 await conn.execute(users.insert(), q.new_user_values(user))
         except IntegrityError as exc:
-            raise UsernameTaken() from exc
+            # Two unique keys: say which one collided (the username when both did).
+            if await self.get_user_by_username(user.username) is not None or user.email is None:
+                raise UsernameTaken() from exc
+            raise EmailTaken() from exc
         created = await self.get_user(user.id)
         assert created is not None
         return created
@@ -145,26 +149,37 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql):
             row = (await conn.execute(*q.select_tweets([tweet_id]))).first()
             if row is None:
                 return False
-            tweet = q.tweet_from_row(row)
-            if (await conn.execute(*q.delete_tweet(tweet_id))).rowcount == 0:
+            cascade = await self._delete_tweet_rows(conn, q.tweet_from_row(row))
+            if cascade is None:
                 return False  # a concurrent delete won: counts and events are its to write
-            await conn.execute(*q.bump_user_count(tweet.author_id, "tweets_count", -1))
-            await self._drop_engagement(conn, tweet_id)
-            if tweet.retweet_of_id is not None:
-                await self._bump_counter(conn, tweet.retweet_of_id, "retweets", -1)
-            if tweet.reply_to_tweet_id is not None:
-                await self._bump_counter(conn, tweet.reply_to_tweet_id, "replies", -1)
-            # Read after the delete: a retweet that committed while this transaction waited
-            # for its share lock on the row is seen here and goes too.
-            cascade = (await conn.execute(select_retweets_of(tweet_id))).all()
-            for retweet_id, retweeter_id in cascade:
-                await conn.execute(*q.delete_tweet(retweet_id))
-                await conn.execute(*q.bump_user_count(retweeter_id, "tweets_count", -1))
-                await self._drop_engagement(conn, retweet_id)
             if retweet_deleted is not None:
                 events = [*events, *(retweet_deleted(rid, uid) for rid, uid in cascade)]
             await self._write_events(conn, events)
         return True
+
+    async def _delete_tweet_rows(self, conn: Conn, tweet: Tweet) -> list[tuple[int, int]] | None:
+        """Delete ``tweet`` inside the caller's transaction with what it cascades to (see
+        :meth:`delete_tweet`); returns the ``(retweet_id, retweeter_id)`` of the retweets
+        deleted with it, or None when the row was gone already."""
+        if (await conn.execute(*q.delete_tweet(tweet.id))).rowcount == 0:
+            return None
+        await conn.execute(*q.bump_user_count(tweet.author_id, "tweets_count", -1))
+        await self._drop_engagement(conn, tweet.id)
+        if tweet.retweet_of_id is not None:
+            await self._bump_counter(conn, tweet.retweet_of_id, "retweets", -1)
+        if tweet.reply_to_tweet_id is not None:
+            await self._bump_counter(conn, tweet.reply_to_tweet_id, "replies", -1)
+        # Read after the delete: a retweet that committed while this transaction waited
+        # for its share lock on the row is seen here and goes too.
+        cascade = [
+            (retweet_id, retweeter_id)
+            for retweet_id, retweeter_id in (await conn.execute(select_retweets_of(tweet.id))).all()
+        ]
+        for retweet_id, retweeter_id in cascade:
+            await conn.execute(*q.delete_tweet(retweet_id))
+            await conn.execute(*q.bump_user_count(retweeter_id, "tweets_count", -1))
+            await self._drop_engagement(conn, retweet_id)
+        return cascade
 
     async def get_tweet(self, tweet_id: int) -> Tweet | None:
         found = await self.get_tweets((tweet_id,))

@@ -55,6 +55,9 @@ users = Table(
     # Lower-cased copy: case-insensitive uniqueness without engine-specific collations.
     Column("username_lower", String(15), nullable=False, unique=True),
     Column("email", String(254), nullable=True),
+    # Lower-cased copy: one account per address whatever its case (migration 0007).
+    # NULL for imported accounts (``starling load`` brings no addresses): never unique.
+    Column("email_lower", String(254), nullable=True),
     Column("password_hash", Text, nullable=True),
     Column("display_name", String(50), nullable=False),
     Column("bio", String(160), nullable=False, server_default=""),
@@ -63,6 +66,7 @@ users = Table(
     Column("followers_count", Integer, nullable=False, server_default="0"),
     Column("following_count", Integer, nullable=False, server_default="0"),
     Column("tweets_count", Integer, nullable=False, server_default="0"),
+    Index(None, "email_lower", unique=True),
 )
 
 tweets = Table(
@@ -131,6 +135,26 @@ dead_letters = Table(
     Column("error", Text, nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("created_at_ms", BigInteger, nullable=False),
+)
+
+token_watermarks = Table(
+    "token_watermarks",
+    metadata,
+    # Per user: access tokens whose id (jti, a snowflake) is below ``revoked_below`` are
+    # revoked, except ``kept_jti`` (set by a password change; see domain.accounts).
+    Column("user_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("revoked_below", BigInteger, nullable=False),
+    Column("kept_jti", BigInteger, nullable=True),
+)
+
+revoked_tokens = Table(
+    "revoked_tokens",
+    metadata,
+    # Single tokens revoked by logout, kept until the token would have expired anyway.
+    Column("jti", BigInteger, primary_key=True, autoincrement=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("expires_at_ms", BigInteger, nullable=False),
+    Index(None, "user_id", "expires_at_ms"),
 )
 
 meta = Table(

@@ -1,14 +1,20 @@
-"""Accounts: register, token, read users, edit one's profile."""
+"""Accounts: register, token, logout, password change, deletion, read users, edit
+one's profile."""
 
 from __future__ import annotations
 
-from litestar import Controller, get, patch, post
+from typing import Any
+
+from litestar import Controller, Request, delete, get, patch, post
 from litestar.params import FromPath, JSONBody
 
+from starling.api.auth import bearer_token
 from starling.api.deps import Core, ViewerId
 from starling.api.params import parse_id
 from starling.api.schemas import (
+    ChangePassword,
     CreateUser,
+    DeleteAccount,
     TokenOut,
     TokenRequest,
     UpdateProfile,
@@ -32,10 +38,38 @@ class AccountsController(Controller):
         )
         return user_out(user)
 
-    @post("/auth/token", status_code=200, summary="Exchange username and password for a token")
+    @post(
+        "/auth/token",
+        status_code=200,
+        summary="Exchange username (or e-mail address) and password for a token",
+    )
     async def token(self, data: JSONBody[TokenRequest], core: Core) -> TokenOut:
         token, user = await core.accounts.login(username=data.username, password=data.password)
         return TokenOut(access_token=token, token_type="bearer", user=user_out(user))
+
+    @post("/auth/logout", status_code=204, summary="Revoke the presented access token")
+    async def logout(self, request: Request[Any, Any, Any], core: Core) -> None:
+        await core.accounts.logout(token=bearer_token(request))
+
+    @post(
+        "/users/me/password",
+        status_code=204,
+        summary="Change the password; revokes every other token",
+    )
+    async def change_password(
+        self, request: Request[Any, Any, Any], data: JSONBody[ChangePassword], core: Core
+    ) -> None:
+        await core.accounts.change_password(
+            token=bearer_token(request),
+            current_password=data.current_password,
+            new_password=data.new_password,
+        )
+
+    @delete("/users/me", status_code=204, summary="Delete the account (password required)")
+    async def delete_me(
+        self, data: JSONBody[DeleteAccount], core: Core, viewer_id: ViewerId
+    ) -> None:
+        await core.accounts.delete_account(user_id=viewer_id, password=data.password)
 
     @get("/users/me", summary="The authenticated user")
     async def me(self, core: Core, viewer_id: ViewerId) -> UserOut:
