@@ -42,7 +42,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     counts_cache_ttl_s: Annotated[float, msgspec.Meta(ge=0)] | None = None
     """Seconds a process keeps tweets' engagement counts
     (:mod:`starling.services.counts_cache`): how stale another process's like or
-    retweet may show (issue 4: "eventually consistent within seconds"). 0 disables.
+    retweet may show (docs/decisions/0005: "within seconds"). 0 disables.
     Unset: 5 s with a broker; 600 s on the embedded default (every change is local)."""
     celebrity_threshold: int = feed.CELEBRITY_THRESHOLD
     timeline_max: int = feed.TIMELINE_MAX

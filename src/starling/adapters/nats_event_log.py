@@ -1,4 +1,4 @@
-"""``EventLog`` on NATS JetStream: the scale-out event log (DESIGN.md "Ports and adapters").
+"""``EventLog`` on NATS JetStream: the scale-out event log (docs/architecture.md).
 
 Three parts, each optional per process (``relay=``, ``consume=``):
 
@@ -7,7 +7,7 @@ Three parts, each optional per process (``relay=``, ``consume=``):
   ``<prefix>.<event type>`` (``prefix`` is the stream name in lower case, so
   ``STARLING`` → ``starling.tweet_posted``), with ``Nats-Msg-Id: <event_id>``, awaits every
   PubAck, then saves the position. Up to ``RELAY_BATCH`` publishes are in flight at once
-  (DESIGN.md measured 38k msgs/s with 1000 in flight). A relay that crashes between the
+  (docs/scale-out.md: 38k msgs/s with 1000 in flight). A relay that crashes between the
   PubAcks and saving the position publishes the rows again on restart and JetStream drops
   them as duplicates within the stream's ``duplicate_window``; several relay processes
   are safe for the same reason. While NATS is down the relay retries with backoff and the
@@ -79,7 +79,7 @@ log = logging.getLogger(__name__)
 RELAY = "relay"
 """The store's consumer-position key of the relay (last outbox position published)."""
 RELAY_BATCH = 1000
-"""Outbox rows read and published per batch, all in flight at once (DESIGN.md: 38k msgs/s
+"""Outbox rows read and published per batch, all in flight at once (docs/scale-out.md: 38k msgs/s
 publish with 1000 in flight)."""
 POLL_INTERVAL_S = 0.5
 """Relay's fallback poll for rows committed by another process (``notify()`` wakes it)."""

@@ -51,7 +51,7 @@ async def tweets_page(
 
 
 async def timeline_page(core: App, page: TimelinePage, *, viewer_id: int | None) -> Response[bytes]:
-    """A :class:`TimelinePage` as API.md's list answer (see :func:`tweets_page`)."""
+    """A :class:`TimelinePage` as the API's list answer (see :func:`tweets_page`)."""
     return await tweets_page(
         core, page.items, next_max_id=page.next_max_id, has_more=page.has_more, viewer_id=viewer_id
     )

@@ -1,7 +1,7 @@
 """Engagement counts of tweets (likes, retweets, replies), cached per process.
 
 Every page of tweets shows their counts, and summing counter shards for a 50-tweet page
-was a quarter of a cached home-timeline read in the store (issue 6 profiling), while a
+was a quarter of a cached home-timeline read in the store (docs/decisions/0005), while a
 given tweet's counts change only when someone engages with it. So a process keeps the
 counts it read, for ``ttl_s`` at most (measured on the injected clock):
 
@@ -10,7 +10,7 @@ counts it read, for ``ttl_s`` at most (measured on the injected clock):
   that made a change the next read is exact. On the embedded default every change is
   made in the one process: counts are always exact there.
 - **TTL**: bounds how stale another process's copy can be (scale-out: an API process
-  that did not handle the like). Issue 4 allows counts "eventually consistent within
+  that did not handle the like). The API allows counts "eventually consistent within
   seconds": ``STARLING_COUNTS_CACHE_TTL_S``, 5 s on the scale-out configuration.
 - A read that raced an invalidation (its query ran while a change committed) is
   returned but not kept: it may predate the change.

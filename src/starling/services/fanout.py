@@ -1,6 +1,6 @@
 """Fan-out on write: put a new tweet's id into its followers' cached home timelines.
 
-Hybrid (DESIGN.md): an author below the celebrity threshold is pushed, in chunks of
+Hybrid (docs/decisions/0001): an author below the celebrity threshold is pushed, in chunks of
 ``fanout_chunk_size`` followers, one cache call per chunk; a celebrity's tweet is not
 pushed at all (readers pull it). Only present timelines are written: followers who
 have not read for ``inactive_days`` have none and get a rebuild on their next read.

@@ -1,4 +1,4 @@
-"""Block and mute (issue 4).
+"""Block and mute.
 
 A block is mutual in effect: neither user can follow the other, the follows between
 them are removed, and neither sees the other's tweets in their home timeline; the

@@ -1,9 +1,9 @@
 """Per-reader context of a read, cached per process: which celebrities a viewer follows
-(pulled at read, DESIGN.md "fan-out"), which authors are hidden from them (blocked
+(pulled at read, docs/decisions/0001), which authors are hidden from them (blocked
 either way, muted), and the user rows that hydration shows as tweet authors.
 
 Every home-timeline read needs both, and profiling showed the two store queries at
-about a third of the request (issue 6), while the answers change only when the viewer
+about a third of the request (docs/decisions/0004), while the answers change only when the viewer
 follows, unfollows, blocks, mutes (or is blocked), or a followee crosses the celebrity
 threshold. So :class:`ReaderContextCache` keeps them per viewer for a short TTL. It
 keeps the user rows of authors the same way (a page shows up to 50 of them, and
@@ -54,7 +54,7 @@ INVALIDATION_CHANNEL: Final = "reader-context"
 MAX_VIEWERS: Final = 100_000
 """Most viewers cached per process. An entry lives one TTL (5 s by default), so the cache
 holds the viewers who read in the last TTL: 100,000 is 20,000 home reads per second for
-5 s, four times what one process serves (DESIGN.md measures ~5k hydrated reads per second
+5 s, four times what one process serves (docs/scale-out.md: ~5k hydrated reads per second
 over HTTP), so the bound is a memory cap that normal traffic does not reach. An entry
 is ~0.3 KB (a few ints; empty sets are shared), so the cap is ~30 MB."""
 

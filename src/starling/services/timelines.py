@@ -1,6 +1,6 @@
 """Home and user timelines: cached ids (push) merged with celebrities' ids (pull).
 
-Read path (DESIGN.md "Data flow"): cached ids below the cursor ⊕ recent ids of the
+Read path (docs/architecture.md): cached ids below the cursor ⊕ recent ids of the
 celebrities the viewer follows → k-way merge newest-first → hydrate tweets and authors
 in one batch each → drop what no longer exists and what the viewer must not see
 (authors blocked either way or muted) → page + cursor. The followed celebrities and the

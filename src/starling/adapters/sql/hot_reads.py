@@ -2,7 +2,7 @@
 :class:`~starling.adapters.sql.database.RawQuery`).
 
 A page hydration runs a handful of these on every request, so they skip SQLAlchemy's
-execution machinery (issue 6: ~290 us per query through it against ~10-30 us on the
+execution machinery (docs/decisions/0009: ~290 us per query through it against ~10-30 us on the
 driver). The tables are still SQLAlchemy's (:mod:`schema`, Alembic): only the statement
 text is written out here, once per dialect, with the same columns and the same indexes
 as the SQLAlchemy statements of :mod:`statements` that the rest of the store uses.
@@ -101,7 +101,7 @@ the tweets with ids in ``[?2, ?3]``; the caller keeps those of its page.
 Ranges, not id lists: each branch is one range of an index that starts with the viewer
 (``likes`` primary key, ``tweets (author_id, retweet_of_id)``), and what the viewer did
 to tweets of a page's time span is usually nothing or a few rows, where probing 50-100
-ids one by one measured 77 us on SQLite against 8 us for the ranges (issue 6). The cost
+ids one by one measured 77 us on SQLite against 8 us for the ranges. The cost
 grows with the viewer's likes and retweets in the span instead: a page quoting a
 years-old tweet widens it."""
 

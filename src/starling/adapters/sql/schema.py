@@ -63,7 +63,7 @@ tweets = Table(
     Column("likes_count", Integer, nullable=False, server_default="0"),
     Column("retweets_count", Integer, nullable=False, server_default="0"),
     Column("replies_count", Integer, nullable=False, server_default="0"),
-    # Set on retweets (issue 4): the original tweet. A retweet's text is empty.
+    # Set on retweets: the original tweet. A retweet's text is empty.
     Column("retweet_of_id", BigInteger, nullable=True),
     # The user timeline and the pull half of the home timeline: newest ids of an author.
     Index(None, "author_id", "id"),

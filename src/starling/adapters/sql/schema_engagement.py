@@ -1,4 +1,4 @@
-"""Tables of engagement: likes, bookmarks, sharded tweet counters (issue 4).
+"""Tables of engagement: likes, bookmarks, sharded tweet counters.
 
 Counters are *sharded* (Google App Engine's "sharding counters" article; Instagram's like
 counts are kept the same way in spirit): a tweet's like count is the sum of up to
@@ -7,7 +7,7 @@ random. A viral tweet's likes then spread over 16 rows instead of queueing on on
 (PostgreSQL serialises UPDATEs of one row: every like would wait for the previous commit).
 Reads sum the shards of a page's tweets in one grouped query. The count stays exact and
 immediate (it commits with the like row), which is stronger than the "eventually
-consistent within seconds" the issue allows.
+consistent within seconds" the API allows.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Tables of media (issue 5): upload metadata and the attachments of tweets.
+"""Tables of media: upload metadata and the attachments of tweets.
 
 The bytes live in the ``MediaStore`` (a directory or an object store), never in the
 database; a row here is what hydration needs to describe an image without reading it.

@@ -1,4 +1,4 @@
-"""Tables of moderation and notifications: blocks, mutes, notifications (issue 4).
+"""Tables of moderation and notifications: blocks, mutes, notifications.
 
 Times are Unix milliseconds (BIGINT), as in :mod:`schema`.
 """

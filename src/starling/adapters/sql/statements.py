@@ -7,7 +7,7 @@ asyncpg), so the SQL is written once. Row-to-entity mapping lives here too.
 
 Why prebuilt: building a ``select()`` per call and computing its cache key cost ~0.6 ms
 per query here (837 us vs 252 us to run a 20-id user lookup on SQLite, measured in the
-issue-6 profiling); a statement object built once keeps its memoized cache key, so
+read-path profiling); a statement object built once keeps its memoized cache key, so
 SQLAlchemy goes straight to its compiled-statement cache.
 """
 

@@ -1,4 +1,4 @@
-"""Block, mute and notifications (issue 4)."""
+"""Block, mute and notifications."""
 
 from __future__ import annotations
 
@@ -73,7 +73,7 @@ class NotificationsPageJson(msgspec.Struct):
 def notification_json(
     n: Notification, actor: User, tweet: bytes | None, *, read: bool
 ) -> NotificationJson:
-    """One notification as API.md shows it (``tweet``: its rendered Tweet JSON)."""
+    """One notification as docs/api.md shows it (``tweet``: its rendered Tweet JSON)."""
     return NotificationJson(
         id=str(n.id),
         type=n.type,
