@@ -24,7 +24,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-DEFAULT_DATA = Path("../shared/data")
+DATA_HELP = (
+    "Folder of the real data sets. Default: $STARLING_DATA_DIR when set, else ./data "
+    "(layout and sources: docs/data.md)."
+)
 
 app = typer.Typer(
     name="starling",
@@ -251,11 +254,30 @@ def dlq_replay(
     console.print(f"replayed {replayed} dead letters")
 
 
+def _require_data(given: Path | None) -> Path:
+    """The data folder (``--data``, else ``$STARLING_DATA_DIR``, else ``./data``) when
+    every file a load reads is in it. Otherwise print what is missing and where the data
+    sets come from, and exit 2: nothing has been created or connected to yet."""
+    from starling.loading.dataset import DATA_SOURCES, DataFileMissing, locate, resolve_data_dir
+
+    data = resolve_data_dir(given)
+    if not data.is_dir():
+        reason = f"no data folder at {data}"
+    else:
+        try:
+            locate(data)
+        except DataFileMissing as exc:
+            reason = str(exc)
+        else:
+            return data
+    console.print(f"[red]error:[/red] {reason}", soft_wrap=True)
+    console.print(DATA_SOURCES, markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
 @app.command()
 def load(
-    data: Annotated[
-        Path, typer.Option("--data", help="Folder of the real data sets (see its README).")
-    ] = DEFAULT_DATA,
+    data: Annotated[Path | None, typer.Option("--data", help=DATA_HELP, show_default=False)] = None,
     celebrities: Annotated[
         bool,
         typer.Option(
@@ -265,9 +287,15 @@ def load(
     seed: Annotated[int, typer.Option(help="Seed of the tweet-to-author assignment.")] = 2026,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Import the real Twitter follower graph and tweets (idempotent: safe to run twice)."""
+    """Import the real Twitter follower graph and tweets (idempotent: safe to run twice).
+
+    The data folder is --data, else $STARLING_DATA_DIR, else ./data.
+    When it or a file in it is missing, the command says where the data
+    sets come from and exits 2 before it creates any database.
+    """
     from starling.loading import LoadError
 
+    data = _require_data(data)
     settings = _settings(database_url)
     started = time.perf_counter()
     progress = Progress(
@@ -350,9 +378,7 @@ def bench(
     out: Annotated[
         Path, typer.Option(help="Where results.json, the plots and server logs go.")
     ] = Path("/tmp/starling-bench/out"),
-    data: Annotated[
-        Path, typer.Option("--data", help="Folder of the real data sets (see its README).")
-    ] = DEFAULT_DATA,
+    data: Annotated[Path | None, typer.Option("--data", help=DATA_HELP, show_default=False)] = None,
     bench_dir: Annotated[
         Path, typer.Option(help="Where the embedded bench database lives (kept between runs).")
     ] = Path("/tmp/starling-bench"),
@@ -422,9 +448,7 @@ def bench(
     ):
         console.print("[red]error:[/red] durations, rates and counts must be positive")
         raise typer.Exit(2)
-    if not data.is_dir():
-        console.print(f"[red]error:[/red] no data folder at {data}")
-        raise typer.Exit(2)
+    data = _require_data(data)
     run(
         Options(
             config=config,

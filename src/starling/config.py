@@ -46,8 +46,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     counts_cache_ttl_s: Annotated[float, msgspec.Meta(ge=0)] | None = None
     """Seconds a process keeps tweets' engagement counts
     (:mod:`starling.adapters.caching.store`): how stale another process's like or
-    retweet may show (issue 4: "eventually consistent within seconds"). 0 disables.
-    Unset: 5 s with a broker; 600 s on the embedded default (every change is local)."""
+    retweet may show (counts are "eventually consistent within seconds":
+    docs/decisions/0005). 0 disables. Unset: 5 s with a broker; 600 s on the embedded
+    default (every change is local)."""
     celebrity_threshold: int = feed.CELEBRITY_THRESHOLD
     timeline_max: int = feed.TIMELINE_MAX
     inactive_days: float = feed.INACTIVE_DAYS

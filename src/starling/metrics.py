@@ -1,4 +1,4 @@
-"""Prometheus metrics of one Starling process (names per API.md "Operations").
+"""Prometheus metrics of one Starling process (names per docs/api.md, "Operations").
 
 Each process (and each test app) owns its own ``CollectorRegistry``, so two apps in one
 test session never share counters.
@@ -23,7 +23,7 @@ _LAG_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
 
 class Metrics:
-    """The metric families of API.md, registered in a private registry."""
+    """The metric families of docs/api.md, registered in a private registry."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)

@@ -42,7 +42,7 @@ class OutboxRecord(Protocol):
 
 
 class EngagementStore(Protocol):
-    """Likes, bookmarks, engagement counters and per-viewer flags (issue 4).
+    """Likes, bookmarks, engagement counters and per-viewer flags.
 
     Likes and unlikes are idempotent and keep the tweet's like count exact in the same
     transaction; counts and flags of a whole page are read in one query each.
@@ -84,7 +84,7 @@ class EngagementStore(Protocol):
 
 
 class ModerationStore(Protocol):
-    """Blocks, mutes and the notification inbox (issue 4)."""
+    """Blocks, mutes and the notification inbox."""
 
     # --- blocks and mutes -----------------------------------------------------------
     async def block(self, blocker_id: int, blocked_id: int, events: Sequence[Event]) -> bool:
@@ -144,7 +144,7 @@ class ModerationStore(Protocol):
 
 
 class ConversationStore(Protocol):
-    """Retweet and reply lookups (issue 4). Retweets and replies are ``tweets`` rows, so
+    """Retweet and reply lookups. Retweets and replies are ``tweets`` rows, so
     they are written by ``Store.insert_tweet`` and removed by ``Store.delete_tweet``."""
 
     async def retweet_id_of(self, user_id: int, tweet_id: int) -> int | None:
@@ -160,7 +160,7 @@ class ConversationStore(Protocol):
 
 
 class MediaRows(Protocol):
-    """Metadata of uploaded media and which tweets carry them (issue 5). The bytes live
+    """Metadata of uploaded media and which tweets carry them. The bytes live
     in a :class:`MediaStore`; an attachment is written with its tweet
     (``Store.insert_tweet(..., media_ids=...)``)."""
 
@@ -482,7 +482,7 @@ class LiveSubscription(Protocol):
 
 
 class LiveBus(Protocol):
-    """Publish/subscribe of live updates between processes (DESIGN.md "Live updates"):
+    """Publish/subscribe of live updates between processes (docs/architecture.md, "Live updates"):
     fan-out and notification workers publish, every API process serving a stream
     subscribes, so any API process can serve any user. Channel names are plain strings
     (see :mod:`starling.domain.live`); adapters namespace them."""
@@ -520,7 +520,7 @@ class MediaStore(Protocol):
 
 
 class SearchIndex(Protocol):
-    """Full-text index of tweets and prefix search of users (issue 5).
+    """Full-text index of tweets and prefix search of users.
 
     Maintained by the ``search`` consumer group (and by ``starling load`` in bulk): every
     write is idempotent, so a re-delivered event changes nothing. Words and hashtags are
@@ -555,7 +555,7 @@ class SearchIndex(Protocol):
 
 
 class TrendCounter(Protocol):
-    """Bounded-memory hashtag counts over time for trends (issue 5): a sliding window of
+    """Bounded-memory hashtag counts over time for trends: a sliding window of
     1-minute buckets and a longer-term baseline rate per tag.
 
     Times are the tweets' own (from their snowflake ids), so replaying old tweets with

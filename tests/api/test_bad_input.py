@@ -1,4 +1,4 @@
-"""Bad input gets a 4xx with API.md's error object, never a 500, and loses nothing stored.
+"""Bad input gets a 4xx with the API's error object, never a 500, and loses nothing stored.
 
 Every test works with users of its own on one app per module and configuration
 (building an app costs a good part of a second, a request a few milliseconds), so the
@@ -84,7 +84,7 @@ def name() -> str:
 
 
 def assert_error(response: httpx.Response, status: int, code: str | None = None) -> str:
-    """Check API.md's error object; return its code."""
+    """Check the API's error object; return its code."""
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     body = response.json()

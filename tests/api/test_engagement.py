@@ -1,4 +1,4 @@
-"""Likes, bookmarks, engagement counts and viewer flags through the HTTP API (issue 4),
+"""Likes, bookmarks, engagement counts and viewer flags through the HTTP API,
 on both configurations."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Media through the HTTP API (issue 5), on both configurations: upload (validated by
+"""Media through the HTTP API, on both configurations: upload (validated by
 content), fetch with cache headers, thumbnails, attaching to tweets, and the 413/415/422
 paths."""
 

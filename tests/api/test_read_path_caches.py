@@ -1,4 +1,4 @@
-"""The read path's per-process shortcuts (issue 6): tweet JSON rendered from cached
+"""The read path's per-process shortcuts (docs/decisions/0009): tweet JSON rendered from cached
 pieces, cached author rows, cached engagement counts, remembered tokens. Each must answer
 what the store would: changes made through this process show at once, changes it did
 not see (written through ``starling.core.store.inner`` directly, as another process would)

@@ -1,4 +1,4 @@
-"""The per-process reader-context cache (issue 6): a home read usually runs neither the
+"""The per-process reader-context cache (docs/decisions/0004): a home read usually runs neither the
 followed-celebrities query nor the hidden-authors query; changes made through this
 process are seen on the next read, changes it did not see within one TTL.
 

@@ -1,4 +1,4 @@
-"""Search through the HTTP API (issue 5), on both configurations: the ``search``
+"""Search through the HTTP API, on both configurations: the ``search``
 consumer indexes posted tweets and removes deleted ones; words, #hashtags, from:user;
 Unicode folding; pagination; users by prefix; bad queries.
 

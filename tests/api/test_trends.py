@@ -1,4 +1,4 @@
-"""Trends through the HTTP API (issue 5), on both configurations: the ``trends``
+"""Trends through the HTTP API, on both configurations: the ``trends``
 consumer counts the hashtags of posted tweets at the time their ids carry, and
 ``GET /api/v1/trends`` ranks by rise against the baseline at the injected clock's now."""
 

@@ -260,7 +260,7 @@ def _csv(header: list[str], rows: list[list[str]]) -> str:
 
 def write_tiny_dataset(root: Path) -> Path:
     """Ten nodes and a dozen tweets in the real files' layout and formats
-    (``shared/data/README.md``), one repeated tweet id among them."""
+    (``docs/data.md``), one repeated tweet id among them."""
     edges = [(2, 1), (3, 1), (4, 3), (5, 4), (7, 2), (8, 1), (9, 8), (10, 1), (6, 6)]
     _gz(root / "soc-twitter-follows.edges.gz", "".join(f"{u} {v}\n" for u, v in edges))
 

@@ -1,4 +1,4 @@
-"""The ``EventLog`` contract, run against every adapter (STYLE.md habit 6).
+"""The ``EventLog`` contract, run against every adapter (one contract suite per port).
 
 A subclass provides the ``store`` fixture, :meth:`EventLogContract.new_event_log` (an
 event log over that store, ``max_deliver`` tries, a short backoff) and

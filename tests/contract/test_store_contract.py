@@ -1,4 +1,4 @@
-"""The ``Store`` contract, run against every adapter (STYLE.md habit 6).
+"""The ``Store`` contract, run against every adapter (one contract suite per port).
 
 A subclass provides the ``store`` fixture: an empty, migrated store.
 """

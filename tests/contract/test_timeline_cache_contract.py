@@ -1,4 +1,4 @@
-"""The ``TimelineCache`` contract, run against every adapter (STYLE.md habit 6).
+"""The ``TimelineCache`` contract, run against every adapter (one contract suite per port).
 
 A subclass provides the ``cache`` fixture, built with :attr:`TimelineCacheContract.rules`
 and the ``clock`` fixture. Inactivity tests let time pass through :meth:`advance`; an

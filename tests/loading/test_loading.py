@@ -1,4 +1,4 @@
-"""``starling load`` on small synthetic data files in the formats of shared/data/README.md."""
+"""``starling load`` on small synthetic data files in the formats of docs/data.md."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""One place that maps errors to HTTP: every 4xx/5xx body is API.md's error object.
+"""One place that maps errors to HTTP: every 4xx/5xx body is the API's error object.
 
 Domain errors keep their code; framework errors (bad JSON, failed validation, unknown
 route) get a code of their own; anything unexpected is logged and answered with a bare

@@ -31,7 +31,7 @@ def json_response(body: bytes, *, status_code: int = 200) -> Response[bytes]:
 
 
 def tweets_page(page: TweetPage, *, status_code: int = 200) -> Response[bytes]:
-    """A :class:`TweetPage` as API.md's list answer."""
+    """A :class:`TweetPage` as the API's list answer (docs/api.md)."""
     body = renderer.page(
         page.items, page.engagement, next_max_id=page.next_max_id, has_more=page.has_more
     )

@@ -1,7 +1,7 @@
-"""Tweet JSON (API.md's Tweet object) written as bytes from cached pieces.
+"""Tweet JSON (docs/api.md's Tweet object) written as bytes from cached pieces.
 
 Every page of tweets is rendered here, and the read path is bound by serialization,
-not by the stores (DESIGN.md, "Measured ceilings"): building one response struct per
+not by the stores (docs/scale-out.md, "Measured ceilings"): building one response struct per
 tweet, then encoding it, measured ~5 us a tweet (a quarter of a 50-tweet home read).
 So the JSON of a tweet is split by what changes:
 
@@ -35,7 +35,7 @@ set's 102,655 tweets."""
 
 
 class _Static(msgspec.Struct, gc=False):
-    """The fields of the Tweet JSON that never change, in API.md's order."""
+    """The fields of the Tweet JSON that never change, in docs/api.md's order."""
 
     id: str
     text: str
@@ -97,7 +97,7 @@ class TweetRenderer:
         next_max_id: int | None,
         has_more: bool,
     ) -> bytes:
-        """``{"tweets": [...], "next_cursor": ..., "has_more": ...}`` (API.md's list shape)."""
+        """``{"tweets": [...], "next_cursor": ..., "has_more": ...}`` (the API's list shape)."""
         parts: list[bytes] = [b'{"tweets":[']
         append = parts.append
         heads = self._heads

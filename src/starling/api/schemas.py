@@ -1,4 +1,4 @@
-"""Request and response bodies of API.md, as msgspec Structs (encoded without dicts).
+"""Request and response bodies of docs/api.md, as msgspec Structs (encoded without dicts).
 
 Ids travel as decimal strings (Twitter's ``id_str``) so JavaScript clients keep every
 bit; times as RFC 3339 UTC strings with milliseconds.
@@ -89,7 +89,7 @@ class Viewer(msgspec.Struct, gc=False):
 
 
 class MediaOut(msgspec.Struct, gc=False):
-    """API.md's media object; ``type`` is ``"photo"`` (Twitter's name for images) and the
+    """The API's media object; ``type`` is ``"photo"`` (Twitter's name for images) and the
     URLs are paths on this service."""
 
     media_id: str
@@ -102,7 +102,7 @@ class MediaOut(msgspec.Struct, gc=False):
 
 
 class TweetOut(msgspec.Struct, omit_defaults=True, gc=False):
-    """API.md's Tweet object: the documented shape. Bodies are written by
+    """The API's Tweet object: the documented shape. Bodies are written by
     :mod:`starling.api.render` (tests decode them into this Struct)."""
 
     id: str

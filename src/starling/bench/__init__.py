@@ -1,5 +1,5 @@
-"""``starling bench``: the reproducible feed benchmark of DESIGN.md ("Real data and the
-benchmark").
+"""``starling bench``: the reproducible feed benchmark of docs/decisions/0007
+(method and targets).
 
 Modules: :mod:`.schedule` (open-loop arrival plans), :mod:`.histograms` (HDR latency
 recording), :mod:`.population` (who reads and posts, from the real graph),

@@ -42,7 +42,7 @@ from starling.bench.schedule import (
 )
 
 PAGE_LIMIT = 50
-"""Tweets per home-timeline read: the 50-tweet page of DESIGN.md's measured ceilings."""
+"""Tweets per home-timeline read: the 50-tweet page of docs/scale-out.md's measured ceilings."""
 
 TIMEOUT_S = 10.0
 """A request not answered in this time counts as an error (and as 10 s of latency)."""

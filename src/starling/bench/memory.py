@@ -3,7 +3,7 @@
 Fills a :class:`~starling.adapters.memory.timeline_cache.MemoryTimelineCache` with
 ``users`` timelines of ``entries`` ids each (8-byte snowflakes, ascending) and divides
 the bytes Python allocated meanwhile (arrays, their headers, the per-user objects and
-the dict) by the entries held. The target of issue 6 is ≤ 16 bytes per entry.
+the dict) by the entries held. The benchmark's target is ≤ 16 bytes per entry.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 6's targets evaluated on :class:`~.results.Results`, the terminal table and
+"""The benchmark's targets evaluated on :class:`~.results.Results`, the terminal table and
 ``results.json``."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from rich.table import Table
 from starling.bench.results import Phase, Results, StrategyResult, Target
 
 READ_SHARE = {"embedded": 0.40, "scale-out": 0.25}
-"""Sustained home-read throughput as a share of the HTTP ceiling (issue 6)."""
+"""Sustained home-read throughput as a share of the HTTP ceiling (docs/decisions/0007)."""
 READ_P99_MS = {"embedded": 20.0, "scale-out": 30.0}
-"""p99 of home reads at half the sustained rate (issue 6)."""
+"""p99 of home reads at half the sustained rate (docs/decisions/0007)."""
 FANOUT_SHARE = 0.40
 POST_P99_RATIO = 1.5
 LAG_P99_S = 1.0
@@ -67,7 +67,7 @@ def _celebrity_writes(result: StrategyResult | None) -> float | None:
 
 
 def evaluate(results: Results) -> list[Target]:
-    """Each target of issue 6 this run can judge, measured on the hybrid strategy
+    """Each target this run can judge, measured on the hybrid strategy
     (the design) unless it compares strategies."""
     config = results.settings.config
     hybrid = results.strategies.get("hybrid")
@@ -265,7 +265,7 @@ def render(results: Results, console: Console) -> None:
         ceilings.add_row("memory timeline cache", f"{m.bytes_per_entry:.1f} B/entry")
     console.print(ceilings)
 
-    targets = Table(title="issue 6 targets")
+    targets = Table(title="targets")
     for column in ("target", "value", "limit", "met", "detail"):
         targets.add_column(column)
     for t in results.targets:

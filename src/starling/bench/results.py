@@ -129,7 +129,7 @@ class CacheMemoryResult(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Target(msgspec.Struct, frozen=True, kw_only=True):
-    """One target of issue 6: the measured ``value`` against ``limit`` (``op`` is
+    """One benchmark target: the measured ``value`` against ``limit`` (``op`` is
     ``">="`` or ``"<="``); ``met`` is None when the run could not measure it."""
 
     name: str

@@ -400,7 +400,7 @@ async def _make_present(server: servers.Server, author_id: int) -> int:
 
 
 def _fanout_throughput(ctx: _Context, console: Console) -> FanoutThroughput:
-    """Push's write rate into present timelines only (issue 6's fan-out target): every
+    """Push's write rate into present timelines only (the fan-out target): every
     follower of the 10% celebrity gets a present timeline first, then it posts
     :data:`THROUGHPUT_TWEETS` times; the rate is the worker's timeline-writes counter
     delta over the time from the first post until the backlog drained."""

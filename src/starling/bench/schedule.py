@@ -34,7 +34,7 @@ MIXED: Mapping[str, float] = {
     LIKE: 1.0,
     FOLLOW: 0.5,
 }
-"""The mixed workload: 100 reads per post (DESIGN.md's read:write ratio), a fifth of the
+"""The mixed workload: 100 reads per post (the design's read:write ratio), a fifth of the
 posts by a 10-follower author and a fifth by the 202k-follower celebrity, plus likes and
 follows."""
 

@@ -1,4 +1,4 @@
-"""Reading the server's Prometheus metrics (API.md "Operations") during a run.
+"""Reading the server's Prometheus metrics (docs/api.md, "Operations") during a run.
 
 Fan-out lag comes from ``starling_fanout_lag_seconds`` (a histogram: post committed →
 in every pushed timeline), timeline writes from ``starling_fanout_timeline_writes_total``

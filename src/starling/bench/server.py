@@ -28,7 +28,7 @@ EMBEDDED = "embedded"
 SCALE_OUT = "scale-out"
 CONFIGS = (EMBEDDED, SCALE_OUT)
 API_WORKERS = {EMBEDDED: 1, SCALE_OUT: 2}
-"""granian worker processes of the API per configuration (the issue's targets)."""
+"""granian worker processes of the API per configuration (the benchmark's targets)."""
 
 
 def free_port() -> int:

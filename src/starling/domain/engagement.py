@@ -6,7 +6,7 @@ import msgspec
 
 
 class Counts(msgspec.Struct, frozen=True, gc=False):
-    """A tweet's engagement counts (API.md ``metrics``), all >= 0."""
+    """A tweet's engagement counts (the API's ``metrics``), all >= 0."""
 
     likes: int = 0
     retweets: int = 0
@@ -18,7 +18,7 @@ NO_COUNTS = Counts()
 
 
 class ViewerFlags(msgspec.Struct, frozen=True, gc=False):
-    """What the viewing user did to a tweet (API.md ``viewer``)."""
+    """What the viewing user did to a tweet (the API's ``viewer``)."""
 
     liked: bool = False
     retweeted: bool = False

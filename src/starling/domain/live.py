@@ -1,10 +1,10 @@
 """Live updates: what is published on the live bus, and on which channel.
 
-A message carries ids, never bodies (STYLE.md habit 3): the stream that receives it
+A message carries ids, never bodies (docs/decisions/0012): the stream that receives it
 hydrates the tweet or notification for its own viewer, so block and mute are applied
 per reader and nothing is serialized once per follower.
 
-Channels (DESIGN.md: push for ordinary authors, pull for celebrities):
+Channels (docs/decisions/0001: push for ordinary authors, pull for celebrities):
 - ``user:<id>``: items for one reader: tweets pushed into their home timeline (their
   own included) and their notifications;
 - ``author:<id>``: tweets of a celebrity, which are not pushed; each connected reader

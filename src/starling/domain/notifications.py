@@ -7,7 +7,7 @@ from typing import Literal
 import msgspec
 
 NotificationType = Literal["mention", "reply", "like", "retweet", "follow"]
-"""API.md's notification types."""
+"""The API's notification types."""
 
 
 class Notification(msgspec.Struct, frozen=True, kw_only=True):

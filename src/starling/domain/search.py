@@ -1,6 +1,6 @@
 """Search rules: the query language and how text is folded before it is indexed.
 
-Query syntax (API.md): white-space separated terms, all of which must match (AND):
+Query syntax (docs/api.md): white-space separated terms, all of which must match (AND):
 ``word`` (a word of the tweet's text), ``#tag`` (a hashtag of the tweet) and
 ``from:username`` (the author; at most one). Matching ignores case and diacritics, so
 ``inundacion`` finds "inundación" and ``#mexico`` finds "#México".

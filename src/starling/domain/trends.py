@@ -23,10 +23,10 @@ from collections.abc import Iterable
 import msgspec
 
 BUCKET_MS = 60_000
-"""Width of one time bucket: 1 minute (issue 5)."""
+"""Width of one time bucket: 1 minute."""
 
 WINDOW_MS = 3_600_000
-"""The sliding window trends are measured over: 1 hour (issue 5)."""
+"""The sliding window trends are measured over: 1 hour."""
 
 BASELINE_MS = 6 * 3_600_000
 """How far back the baseline looks (the Redis adapter) or its half-life (the memory

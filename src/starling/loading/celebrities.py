@@ -1,4 +1,4 @@
-"""The seeded celebrity overlay (DESIGN.md, "Real data and the benchmark").
+"""The seeded celebrity overlay (docs/data.md).
 
 The real graph's largest account has 626 followers, so no author crosses the celebrity
 threshold (10,000) and the pull half of the hybrid timeline would go unused. The overlay
@@ -20,7 +20,7 @@ from starling.loading.import_ids import IMPORT_EPOCH_MS, OVERLAY_WORKER_ID
 from starling.loading.tweet_pool import TweetPool
 
 CELEBRITY_PERCENTS = (1, 10, 50)
-"""Share of graph users, in percent, following each overlay account (DESIGN.md)."""
+"""Share of graph users, in percent, following each overlay account (docs/data.md)."""
 
 CELEBRITY_TWEETS = 20
 """Tweets per overlay account: enough for a page of pulled tweets to merge."""

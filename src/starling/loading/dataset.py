@@ -1,6 +1,6 @@
-"""Where the data files are, relative to the data directory, and the errors of a load.
+"""Where the data directory is, where the data files are in it, and the errors of a load.
 
-The layout and the formats are those of ``shared/data/README.md``:
+The layout and the formats are described in ``docs/data.md``:
 
 - ``soc-twitter-follows.edges.gz``: the NetworkRepository "soc-twitter-follows" graph
   (Rossi & Ahmed, AAAI 2015), one undirected edge ``u v`` per line.
@@ -12,9 +12,52 @@ The layout and the formats are those of ``shared/data/README.md``:
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import msgspec
+
+DATA_DIR_ENV = "STARLING_DATA_DIR"
+"""Environment variable naming the data directory when ``--data`` is not given."""
+
+DEFAULT_DATA_DIR = Path("data")
+"""The data directory when neither ``--data`` nor ``$STARLING_DATA_DIR`` names one:
+``./data``, relative to the working directory (ignored by git)."""
+
+DATA_SOURCES = """\
+starling load reads three public data sets, laid out in the data folder as follows
+(docs/data.md has the details, counts and licences):
+
+  soc-twitter-follows.edges.gz
+    NetworkRepository "soc-twitter-follows" follower graph (Rossi & Ahmed, AAAI 2015,
+    networkrepository.com), from soc-twitter-follows.zip: the data lines "u v" of
+    soc-twitter-follows.mtx, its 2 MatrixMarket header lines removed, gzipped. A copy is
+    in the GitHub repository queqoogithub/sna-twitter-follower-np
+    (commit c615e5a531bf0c9aca5e59bcaa3539d6766ad8b4).
+  crisislex/CrisisLexT6/<event>-ontopic_offtopic.csv.gz   (6 files)
+  crisislex/CrisisLexT26/<event>-tweets_labeled.csv.gz    (26 files)
+    CrisisLexT6 (Olteanu et al., ICWSM 2014) and CrisisLexT26 (Olteanu et al., CSCW 2015),
+    crisislex.org; GitHub repository sajao/CrisisLex, files
+    data/CrisisLexT6/<event>/<event>-ontopic_offtopic.csv and
+    data/CrisisLexT26/<event>/<event>-tweets_labeled.csv, each gzipped.
+  twitter-airline-sentiment/Tweets.csv.gz
+    Twitter US Airline Sentiment (Figure Eight, "Data for Everyone", on Kaggle); GitHub
+    repository eidehua/Real-Time-SciVi, file twitter-airline-sentiment/Tweets.csv, gzipped.
+
+Point --data (or STARLING_DATA_DIR) at the folder, or put it at ./data."""
+"""What ``starling load`` and ``starling bench`` print when the data is absent: the
+expected layout and where each data set comes from."""
+
+
+def resolve_data_dir(given: Path | None, environ: Mapping[str, str] = os.environ) -> Path:
+    """The data directory: ``given`` (``--data``), else ``$STARLING_DATA_DIR`` when set
+    and not blank, else :data:`DEFAULT_DATA_DIR` (``./data``). Checks nothing."""
+    if given is not None:
+        return given
+    from_env = environ.get(DATA_DIR_ENV, "").strip()
+    return Path(from_env) if from_env else DEFAULT_DATA_DIR
+
 
 EDGES_FILE = "soc-twitter-follows.edges.gz"
 CRISISLEX_T6_DIR = "crisislex/CrisisLexT6"
@@ -32,7 +75,7 @@ class DataFileMissing(LoadError):
     """A data file (or a directory's ``*.csv.gz`` files) the importer needs is not there."""
 
     def __init__(self, path: Path, what: str) -> None:
-        super().__init__(f"missing data file: {path} ({what}); see shared/data/README.md")
+        super().__init__(f"missing data file: {path} ({what}); see docs/data.md")
         self.path = path
 
 

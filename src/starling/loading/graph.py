@@ -1,7 +1,7 @@
 """The follower graph: NetworkRepository's "soc-twitter-follows" (Rossi & Ahmed, AAAI 2015).
 
 The file stores each undirected edge once as ``u v`` (the lower triangle of a symmetric
-MatrixMarket matrix, header lines removed; see ``shared/data/README.md``). Direction is
+MatrixMarket matrix, header lines removed; see ``docs/data.md``). Direction is
 unknown, so each edge is loaded as a mutual follow: ``u`` follows ``v`` and ``v`` follows
 ``u``. Nodes are numbered 1..n, as in MatrixMarket; every number up to the largest one
 in the file becomes a user, even one without edges.

@@ -128,7 +128,7 @@ async def load_dataset(
     progress: Progress | None = None,
     search: Reindexable | None = None,
 ) -> LoadReport:
-    """Import the real data set of ``data_dir`` (layout of ``shared/data/README.md``).
+    """Import the real data set of ``data_dir`` (layout of ``docs/data.md``).
 
     - Graph (NetworkRepository soc-twitter-follows, Rossi & Ahmed, AAAI 2015): node ``n``
       becomes user ``user{n}`` with id :func:`~starling.loading.import_ids.graph_user_id`;

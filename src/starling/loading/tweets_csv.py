@@ -1,4 +1,4 @@
-"""Reading the three tweet CSV formats of ``shared/data/README.md`` into raw rows.
+"""Reading the three tweet CSV formats of ``docs/data.md`` into raw rows.
 
 All are gzip'd UTF-8 CSV with a header and RFC-4180 quoting (texts may contain newlines):
 

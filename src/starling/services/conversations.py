@@ -1,4 +1,4 @@
-"""Conversations: the replies to a tweet and the chain a reply belongs to (issue 4)."""
+"""Conversations: the replies to a tweet and the chain a reply belongs to."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Likes and bookmarks, and the engagement shown on hydrated tweets (issue 4)."""
+"""Likes and bookmarks, and the engagement shown on hydrated tweets."""
 
 from __future__ import annotations
 

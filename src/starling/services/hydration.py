@@ -1,5 +1,5 @@
 """Hydration: tweet ids → tweets with their authors and media, and a page's engagement
-(counts and the viewer's flags), in as few round trips as a page allows (DESIGN.md:
+(counts and the viewer's flags), in as few round trips as a page allows (the design:
 "batch hydrate tweets + authors + viewer flags").
 
 Two steps, so that timelines can page with the cheap one and look up engagement for the

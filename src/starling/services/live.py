@@ -1,4 +1,4 @@
-"""Publishing live updates (issue 5): new home-timeline items and notifications.
+"""Publishing live updates: new home-timeline items and notifications.
 
 After fan-out wrote a pushed tweet into the followers' timelines, one message per
 follower goes to ``user:<follower>`` (and to the author's own channel); a celebrity's

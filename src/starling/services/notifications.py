@@ -1,6 +1,6 @@
-"""The notification inbox: produced from events by a worker, read and marked read (issue 4).
+"""The notification inbox: produced from events by a worker, read and marked read.
 
-Idempotence (STYLE.md habit 4): a notification's id is the ``event_id`` of the event that
+Idempotence (docs/decisions/0003): a notification's id is the ``event_id`` of the event that
 caused it, and the store's key is ``(user_id, id)``. One event notifies each recipient at
 most once (a reply to a user who is also @mentioned is one "reply"), so a re-delivered
 event inserts rows that are all there already: nothing changes. Ids stay time-ordered

@@ -1,4 +1,4 @@
-"""Search: tweets by words, #hashtags and from:username; users by prefix (issue 5).
+"""Search: tweets by words, #hashtags and from:username; users by prefix.
 
 Reads: parse the query (``domain.search``) → ids from the :class:`SearchIndex`, newest
 first below the cursor → the :class:`~starling.services.read_pipeline.ReadPipeline`

@@ -1,4 +1,4 @@
-"""Live streams of readers (Server-Sent Events, issue 5): what the API's
+"""Live streams of readers (Server-Sent Events): what the API's
 ``GET /api/v1/stream`` sends. Publishing: :mod:`starling.services.live`.
 
 :meth:`StreamService.open` subscribes to the reader's channels (their own ``user:``

@@ -1,6 +1,6 @@
 """Home and user timelines: cached ids (push) merged with celebrities' ids (pull).
 
-Read path (DESIGN.md "Data flow"): cached ids below the cursor ⊕ recent ids of the
+Read path (docs/architecture.md): cached ids below the cursor ⊕ recent ids of the
 celebrities the viewer follows → k-way merge newest-first (:meth:`FeedManager.home_ids`)
 → the :class:`~starling.services.read_pipeline.ReadPipeline`: hydrate, leave out what no
 longer exists and what the viewer must not see, page + cursor, engagement. The followed

@@ -1,4 +1,4 @@
-"""Trends: the hashtags rising most in the last hour (issue 5; rules in ``domain.trends``).
+"""Trends: the hashtags rising most in the last hour (rules in ``domain.trends``).
 
 The ``trends`` consumer group feeds a :class:`~starling.ports.TrendCounter` with the
 hashtags of each posted tweet, at the time the tweet's snowflake id carries (a replay of

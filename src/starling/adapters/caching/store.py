@@ -84,7 +84,7 @@ from starling.ports import (
 MAX_VIEWERS: Final = 100_000
 """Most viewers whose celebrities (and, separately, hidden authors) a process keeps.
 An entry lives one TTL, so a map holds the viewers who read in the last TTL: 100,000 is
-20,000 home reads per second for 5 s, four times what one process serves (DESIGN.md
+20,000 home reads per second for 5 s, four times what one process serves (docs/scale-out.md
 measures ~5k hydrated reads per second over HTTP), so the bound is a memory cap that
 normal traffic does not reach. An entry is ~0.3 KB (a few ints; empty sets are shared),
 so the cap is ~30 MB per map."""

@@ -2,7 +2,7 @@
 
 Rows go through asyncpg's binary COPY (``copy_records_to_table``), the fastest way into
 PostgreSQL from Python: 879k rows/s against 443k for ``INSERT ... unnest`` and 239k for
-``executemany`` (DESIGN.md, measured on these machines). COPY cannot skip rows that
+``executemany`` (docs/scale-out.md, measured on these machines). COPY cannot skip rows that
 exist, so each call copies into a temporary table and moves the new rows over with one
 ``INSERT ... SELECT`` (an anti-join, falling back to ``ON CONFLICT DO NOTHING`` when a
 conflict slips through), in one transaction: a call is idempotent and all-or-nothing,

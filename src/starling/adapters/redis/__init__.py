@@ -48,7 +48,7 @@ class HiredisPackingConnection(redis.asyncio.Connection):
     redis-py's asyncio ``pack_command`` is pure Python and re-copies a growing buffer for
     each argument: ~3.7 ms for the 1,003 arguments of a 1,000-follower push script, the
     largest cost of a fan-out batch. hiredis packs the same bytes in ~1 ms (both measured
-    on the 2-core machine of DESIGN.md); redis-py's sync client already uses it
+    on the 2-core machine of docs/scale-out.md); redis-py's sync client already uses it
     (``HiredisRespSerializer``). Arguments are encoded as by redis-py (str as UTF-8,
     numbers as decimal); a type it refuses raises ``redis.exceptions.DataError`` too.
     """

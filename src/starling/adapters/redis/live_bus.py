@@ -145,7 +145,7 @@ class RedisLiveBus:
 
         Publishing to every follower of a fan-out chunk (or asking ``PUBSUB NUMSUB`` of
         all 1,000 names, 40 KB a chunk) cost a fan-out worker more than the timeline
-        writes themselves (issue 6 profile). So the bus first asks Redis which channels
+        writes themselves (docs/decisions/0012). So the bus first asks Redis which channels
         of this namespace have subscribers at all (``PUBSUB CHANNELS <prefix>*``, a
         short answer while few readers stream) and intersects their readers with the
         chunk's here; when more than ``scan_listened_max`` channels are listened to, it

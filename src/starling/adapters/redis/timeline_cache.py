@@ -50,7 +50,7 @@ Round trips
 -----------
 Every method is one round trip: a Lua script (``EVALSHA``; redis-py reloads it after a
 Redis restart) or a single command. Pushing one tweet to a batch of followers is one
-script call over all their keys: DESIGN.md measured ~90k timeline writes/s for one Lua
+script call over all their keys: docs/scale-out.md: ~90k timeline writes/s for one Lua
 call per batch against ~55k for a redis-py pipeline of ZADDs. Build the client with
 :func:`starling.adapters.redis.connect` (as :meth:`RedisTimelineCache.from_url` does):
 its connections pack the ~1,000 arguments of a push with hiredis.

@@ -1,6 +1,6 @@
 """``TweetCache`` on Redis: serialized tweets shared by every API process.
 
-Hydrating a page is then one ``MGET`` (DESIGN.md measured ~7k pages/s hydrated from
+Hydrating a page is then one ``MGET`` (docs/scale-out.md: ~7k pages/s hydrated from
 Redis against ~5k from PostgreSQL), with the store answering only the misses.
 
 Each tweet is a msgpack map (``msgspec.msgpack``: field names included, so a new field

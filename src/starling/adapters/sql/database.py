@@ -4,13 +4,13 @@
 :class:`Database`. PostgreSQL passes SQLAlchemy's ``AsyncEngine`` (asyncpg) through;
 SQLite wraps a sync engine and runs each statement inline on the event loop's thread,
 because a thread hop per call (aiosqlite) costs ~30x the throughput of the stdlib driver
-on point reads (DESIGN.md: 316k vs 11.6k reads/s).
+on point reads (docs/decisions/0009: 316k vs 11.6k reads/s).
 
 The few reads every home-timeline page makes (:mod:`~starling.adapters.sql.hot_reads`)
 skip SQLAlchemy's execution machinery and go to the driver itself through
 :meth:`Database.fetch`: SQLAlchemy's per-statement work (pool checkout, parameter
 processing, expanding ``IN`` lists, result wrapping) measured ~290 us per query on a
-50-id page here, against ~10-30 us for the same SQL on the driver (issue 6 profiling).
+50-id page here, against ~10-30 us for the same SQL on the driver (docs/decisions/0009).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Likes and bookmarks (issue 4)."""
+"""Likes and bookmarks."""
 
 from __future__ import annotations
 

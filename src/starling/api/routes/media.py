@@ -1,4 +1,4 @@
-"""Media: upload (multipart), and the original and thumbnail with cache headers (issue 5)."""
+"""Media: upload (multipart), and the original and thumbnail with cache headers."""
 
 from __future__ import annotations
 

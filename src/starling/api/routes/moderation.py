@@ -1,4 +1,4 @@
-"""Block, mute and notifications (issue 4)."""
+"""Block, mute and notifications."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ class NotificationsPageJson(msgspec.Struct):
 
 
 def notification_json(entry: NotificationEntry, engagement: Engagement) -> NotificationJson:
-    """One notification as API.md shows it, its tweet rendered (with ``engagement``)."""
+    """One notification as docs/api.md shows it, its tweet rendered (with ``engagement``)."""
     n = entry.notification
     return NotificationJson(
         id=str(n.id),

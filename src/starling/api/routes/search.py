@@ -1,4 +1,4 @@
-"""Discovery: tweet search, user search and trends (issue 5)."""
+"""Discovery: tweet search, user search and trends."""
 
 from __future__ import annotations
 

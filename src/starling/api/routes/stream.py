@@ -1,4 +1,4 @@
-"""The live stream: ``GET /api/v1/stream`` (Server-Sent Events, issue 5).
+"""The live stream: ``GET /api/v1/stream`` (Server-Sent Events).
 
 Events: ``event: tweet`` (a new home-timeline item; data is the Tweet JSON) and
 ``event: notification`` (data is a notification as in ``GET /api/v1/notifications``),
