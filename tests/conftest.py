@@ -106,23 +106,23 @@ class Harness:
     async def register(self, username: str | None = None) -> Account:
         name = username or f"user{next(self._names)}"
         r = await self.client.post(
-            "/api/v1/users",
+            "/api/starling/v1/users",
             json={"username": name, "email": f"{name}@example.org", "password": "correct horse"},
         )
         assert r.status_code == 201, r.text
         t = await self.client.post(
-            "/api/v1/auth/token", json={"username": name, "password": "correct horse"}
+            "/api/starling/v1/auth/token", json={"username": name, "password": "correct horse"}
         )
         assert t.status_code == 200, t.text
         return Account(int(r.json()["id"]), name, t.json()["access_token"])
 
     async def follow(self, follower: Account, followee: Account) -> None:
-        r = await self.client.post(f"/api/v1/users/{followee.id}/follow", headers=follower.headers)
+        r = await self.client.post(f"/api/starling/v1/users/{followee.id}/follow", headers=follower.headers)
         assert r.status_code == 200, r.text
 
     async def unfollow(self, follower: Account, followee: Account) -> None:
         r = await self.client.delete(
-            f"/api/v1/users/{followee.id}/follow", headers=follower.headers
+            f"/api/starling/v1/users/{followee.id}/follow", headers=follower.headers
         )
         assert r.status_code == 200, r.text
 
@@ -134,34 +134,34 @@ class Harness:
             body["reply_to_tweet_id"] = str(reply_to)
         if quote is not None:
             body["quote_tweet_id"] = str(quote)
-        r = await self.client.post("/api/v1/tweets", json=body, headers=author.headers)
+        r = await self.client.post("/api/starling/v1/tweets", json=body, headers=author.headers)
         assert r.status_code == 201, r.text
         return int(r.json()["id"])
 
     async def retweet(self, user: Account, tweet_id: int) -> int:
         """Retweet ``tweet_id``; returns the retweet's id."""
-        r = await self.client.post(f"/api/v1/tweets/{tweet_id}/retweet", headers=user.headers)
+        r = await self.client.post(f"/api/starling/v1/tweets/{tweet_id}/retweet", headers=user.headers)
         assert r.status_code == 201, r.text
         return int(r.json()["id"])
 
     async def tweet(self, tweet_id: int, viewer: Account | None = None) -> dict[str, Any]:
         """The Tweet JSON of ``tweet_id`` as ``viewer`` (None: anonymous) reads it."""
         headers = viewer.headers if viewer is not None else {}
-        r = await self.client.get(f"/api/v1/tweets/{tweet_id}", headers=headers)
+        r = await self.client.get(f"/api/starling/v1/tweets/{tweet_id}", headers=headers)
         assert r.status_code == 200, r.text
         tweet: dict[str, Any] = r.json()
         return tweet
 
     async def block(self, blocker: Account, blocked: Account) -> None:
-        r = await self.client.post(f"/api/v1/users/{blocked.id}/block", headers=blocker.headers)
+        r = await self.client.post(f"/api/starling/v1/users/{blocked.id}/block", headers=blocker.headers)
         assert r.status_code == 200, r.text
 
     async def mute(self, muter: Account, muted: Account) -> None:
-        r = await self.client.post(f"/api/v1/users/{muted.id}/mute", headers=muter.headers)
+        r = await self.client.post(f"/api/starling/v1/users/{muted.id}/mute", headers=muter.headers)
         assert r.status_code == 200, r.text
 
     async def delete(self, author: Account, tweet_id: int) -> None:
-        r = await self.client.delete(f"/api/v1/tweets/{tweet_id}", headers=author.headers)
+        r = await self.client.delete(f"/api/starling/v1/tweets/{tweet_id}", headers=author.headers)
         assert r.status_code == 204, r.text
 
     async def home_page(
@@ -170,7 +170,7 @@ class Harness:
         params: dict[str, Any] = {"limit": limit}
         if cursor is not None:
             params["cursor"] = cursor
-        r = await self.client.get("/api/v1/timeline/home", params=params, headers=viewer.headers)
+        r = await self.client.get("/api/starling/v1/timeline/home", params=params, headers=viewer.headers)
         assert r.status_code == 200, r.text
         page: dict[str, Any] = r.json()
         return page

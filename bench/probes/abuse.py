@@ -155,11 +155,11 @@ class Sampler:
 
 async def register(client: httpx.AsyncClient, name: str) -> str:
     r = await client.post(
-        "/api/v1/users",
+        "/api/starling/v1/users",
         json={"username": name, "email": f"{name}@example.org", "password": PASSWORD},
     )
     assert r.status_code == 201, r.text
-    t = await client.post("/api/v1/auth/token", json={"username": name, "password": PASSWORD})
+    t = await client.post("/api/starling/v1/auth/token", json={"username": name, "password": PASSWORD})
     assert t.status_code == 200, t.text
     token: str = t.json()["access_token"]
     return token
@@ -179,7 +179,7 @@ async def login_flood_one_account(client: httpx.AsyncClient, token: str) -> dict
 
     async def wrong(i: int) -> int:
         r = await client.post(
-            "/api/v1/auth/token", json={"username": "victim", "password": f"guess {i}"}
+            "/api/starling/v1/auth/token", json={"username": "victim", "password": f"guess {i}"}
         )
         return r.status_code
 
@@ -187,7 +187,7 @@ async def login_flood_one_account(client: httpx.AsyncClient, token: str) -> dict
         await asyncio.sleep(0.05)  # sent while the flood is under way
         start = time.perf_counter()
         r = await client.post(
-            "/api/v1/auth/token", json={"username": "bystander", "password": PASSWORD}
+            "/api/starling/v1/auth/token", json={"username": "bystander", "password": PASSWORD}
         )
         return r.status_code, (time.perf_counter() - start) * 1000
 
@@ -200,7 +200,7 @@ async def login_flood_one_account(client: httpx.AsyncClient, token: str) -> dict
 async def login_flood_many_names(client: httpx.AsyncClient, token: str) -> dict[str, object]:
     async def wrong(i: int) -> int:
         r = await client.post(
-            "/api/v1/auth/token", json={"username": f"nobody{i}", "password": "guess"}
+            "/api/starling/v1/auth/token", json={"username": f"nobody{i}", "password": "guess"}
         )
         return r.status_code
 
@@ -214,7 +214,7 @@ def uploads(side: int) -> Phase:
     async def phase(client: httpx.AsyncClient, token: str) -> dict[str, object]:
         async def one() -> str:
             r = await client.post(
-                "/api/v1/media",
+                "/api/starling/v1/media",
                 files={"file": ("bomb.png", data, "image/png")},
                 headers={"Authorization": f"Bearer {token}"},
             )
@@ -233,7 +233,7 @@ async def login_timing(client: httpx.AsyncClient, token: str) -> dict[str, objec
 
     async def timed(username: str) -> float:
         start = time.perf_counter()
-        await client.post("/api/v1/auth/token", json={"username": username, "password": "nope"})
+        await client.post("/api/starling/v1/auth/token", json={"username": username, "password": "nope"})
         return (time.perf_counter() - start) * 1000
 
     existing = [await timed(f"timed{i}") for i in range(4)]

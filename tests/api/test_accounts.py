@@ -39,7 +39,7 @@ async def sign(starling: Harness, claims: dict[str, Any]) -> dict[str, str]:
 
 async def login(starling: Harness, username: str, password: str = PASSWORD) -> httpx.Response:
     return await starling.client.post(
-        "/api/v1/auth/token", json={"username": username, "password": password}
+        "/api/starling/v1/auth/token", json={"username": username, "password": password}
     )
 
 
@@ -51,11 +51,11 @@ async def fresh_token(starling: Harness, who: Account) -> Account:
 
 
 async def me(starling: Harness, who: Account) -> httpx.Response:
-    return await starling.client.get("/api/v1/users/me", headers=who.headers)
+    return await starling.client.get("/api/starling/v1/users/me", headers=who.headers)
 
 
 async def user_json(starling: Harness, user_id: int) -> dict[str, Any]:
-    r = await starling.client.get(f"/api/v1/users/{user_id}")
+    r = await starling.client.get(f"/api/starling/v1/users/{user_id}")
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
@@ -83,12 +83,12 @@ async def test_a_signed_token_for_no_existing_user_is_401_and_writes_nothing(
     headers = await sign(starling, {"sub": subject, "jti": "12345"})
     before = await user_json(starling, bob.id)
     calls: list[tuple[str, str, dict[str, Any] | None]] = [
-        ("POST", f"/api/v1/users/{bob.id}/follow", None),
-        ("POST", "/api/v1/tweets", {"text": "ghost"}),
-        ("GET", "/api/v1/users/me", None),
-        ("GET", "/api/v1/timeline/home", None),
-        ("PATCH", "/api/v1/users/me", {"bio": "ghost"}),
-        ("POST", "/api/v1/auth/logout", None),
+        ("POST", f"/api/starling/v1/users/{bob.id}/follow", None),
+        ("POST", "/api/starling/v1/tweets", {"text": "ghost"}),
+        ("GET", "/api/starling/v1/users/me", None),
+        ("GET", "/api/starling/v1/timeline/home", None),
+        ("PATCH", "/api/starling/v1/users/me", {"bio": "ghost"}),
+        ("POST", "/api/starling/v1/auth/logout", None),
     ]
     for method, path, body in calls:
         r = await starling.client.request(method, path, json=body, headers=headers)
@@ -101,7 +101,7 @@ async def test_a_token_without_an_id_is_401(starling: Harness) -> None:
     alice = await starling.register()
     headers = await sign(starling, {"sub": str(alice.id)})
     assert_error(
-        await starling.client.get("/api/v1/users/me", headers=headers), 401, "unauthorized"
+        await starling.client.get("/api/starling/v1/users/me", headers=headers), 401, "unauthorized"
     )
 
 
@@ -109,11 +109,11 @@ async def test_a_token_without_an_id_is_401(starling: Harness) -> None:
 async def test_logout_revokes_the_presented_token_and_no_other(starling: Harness) -> None:
     alice = await starling.register()
     second = await fresh_token(starling, alice)
-    r = await starling.client.post("/api/v1/auth/logout", headers=alice.headers)
+    r = await starling.client.post("/api/starling/v1/auth/logout", headers=alice.headers)
     assert r.status_code == 204, r.text
     assert_error(await me(starling, alice), 401, "unauthorized")
     assert_error(
-        await starling.client.post("/api/v1/auth/logout", headers=alice.headers),
+        await starling.client.post("/api/starling/v1/auth/logout", headers=alice.headers),
         401,
         "unauthorized",
     )
@@ -127,7 +127,7 @@ async def test_a_password_change_revokes_the_other_tokens_and_keeps_the_presente
     other = await fresh_token(starling, alice)
     presenter = await fresh_token(starling, alice)
     r = await starling.client.post(
-        "/api/v1/users/me/password",
+        "/api/starling/v1/users/me/password",
         json={"current_password": PASSWORD, "new_password": "battery staple"},
         headers=presenter.headers,
     )
@@ -148,13 +148,13 @@ async def test_a_password_change_with_a_wrong_current_password_is_403_and_change
     alice = await starling.register()
     other = await fresh_token(starling, alice)
     r = await starling.client.post(
-        "/api/v1/users/me/password",
+        "/api/starling/v1/users/me/password",
         json={"current_password": "not it at all", "new_password": "battery staple"},
         headers=alice.headers,
     )
     assert_error(r, 403, "wrong_password")
     short = await starling.client.post(
-        "/api/v1/users/me/password",
+        "/api/starling/v1/users/me/password",
         json={"current_password": PASSWORD, "new_password": "short"},
         headers=alice.headers,
     )
@@ -170,7 +170,7 @@ async def test_an_email_in_use_in_any_case_is_409_and_creates_no_account(
     owner = await starling.register()
     thief = f"t{uuid.uuid4().hex[:12]}"
     r = await starling.client.post(
-        "/api/v1/users",
+        "/api/starling/v1/users",
         json={
             "username": thief,
             "email": f"{owner.username}@example.org".upper(),
@@ -178,7 +178,7 @@ async def test_an_email_in_use_in_any_case_is_409_and_creates_no_account(
         },
     )
     assert_error(r, 409, "email_taken")
-    missing = await starling.client.get(f"/api/v1/users/by/username/{thief}")
+    missing = await starling.client.get(f"/api/starling/v1/users/by/username/{thief}")
     assert_error(missing, 404, "user_not_found")
 
 
@@ -259,7 +259,7 @@ def png_header_only(width: int, height: int) -> bytes:
 
 async def upload(starling: Harness, who: Account, data: bytes) -> httpx.Response:
     return await starling.client.post(
-        "/api/v1/media", files={"file": ("x.png", data, "image/png")}, headers=who.headers
+        "/api/starling/v1/media", files={"file": ("x.png", data, "image/png")}, headers=who.headers
     )
 
 
@@ -317,7 +317,7 @@ async def test_deleting_an_account_removes_its_tweets_follows_and_likes_everywhe
     mine = await starling.post(alice, f"the {word} of alice")
     carols = await starling.post(carol, "carol speaks")
     assert (
-        await starling.client.post(f"/api/v1/tweets/{carols}/like", headers=alice.headers)
+        await starling.client.post(f"/api/starling/v1/tweets/{carols}/like", headers=alice.headers)
     ).status_code == 200
     alices_retweet = await starling.retweet(alice, carols)
     bobs_retweet = await starling.retweet(bob, mine)
@@ -327,18 +327,18 @@ async def test_deleting_an_account_removes_its_tweets_follows_and_likes_everywhe
     assert (await starling.tweet(carols))["metrics"]["retweets"] == 1
 
     wrong = await starling.client.request(
-        "DELETE", "/api/v1/users/me", json={"password": "not mine"}, headers=alice.headers
+        "DELETE", "/api/starling/v1/users/me", json={"password": "not mine"}, headers=alice.headers
     )
     assert_error(wrong, 403, "wrong_password")
     r = await starling.client.request(
-        "DELETE", "/api/v1/users/me", json={"password": PASSWORD}, headers=alice.headers
+        "DELETE", "/api/starling/v1/users/me", json={"password": PASSWORD}, headers=alice.headers
     )
     assert r.status_code == 204, r.text
     await starling.drain()
 
     # The account and its sessions are gone.
     assert_error(await me(starling, alice), 401, "unauthorized")
-    assert_error(await starling.client.get(f"/api/v1/users/{alice.id}"), 404, "user_not_found")
+    assert_error(await starling.client.get(f"/api/starling/v1/users/{alice.id}"), 404, "user_not_found")
     assert_error(await login(starling, alice.username), 401, "unauthorized")
     # Its tweets are out of the follower's timeline (cached ids too), search and reads.
     home = await starling.home_ids(bob)
@@ -351,18 +351,18 @@ async def test_deleting_an_account_removes_its_tweets_follows_and_likes_everywhe
         words=[word], hashtags=[], author_id=None, max_id=None, limit=10
     )
     assert indexed == []
-    assert_error(await starling.client.get(f"/api/v1/tweets/{mine}"), 404, "tweet_not_found")
+    assert_error(await starling.client.get(f"/api/starling/v1/tweets/{mine}"), 404, "tweet_not_found")
     # Counts: carol's tweet lost the like and the retweet; follows both ways are gone.
     assert (await starling.tweet(carols))["metrics"] == {"likes": 0, "retweets": 0, "replies": 0}
     carol_now, bob_now = await user_json(starling, carol.id), await user_json(starling, bob.id)
     assert (carol_now["followers_count"], carol_now["following_count"]) == (0, 0)
     assert (bob_now["following_count"], bob_now["tweets_count"]) == (0, 0)
-    notifications = await starling.client.get("/api/v1/notifications", headers=carol.headers)
+    notifications = await starling.client.get("/api/starling/v1/notifications", headers=carol.headers)
     assert notifications.status_code == 200, notifications.text
     assert notifications.json()["notifications"] == []
     # The address and the username are free again.
     again = await starling.client.post(
-        "/api/v1/users",
+        "/api/starling/v1/users",
         json={
             "username": alice.username,
             "email": f"{alice.username}@example.org",

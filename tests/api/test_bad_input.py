@@ -105,14 +105,14 @@ def cursor_of(raw: bytes) -> str:
 
 
 async def user_json(starling: Harness, account: Account) -> dict[str, Any]:
-    r = await starling.client.get(f"/api/v1/users/{account.id}")
+    r = await starling.client.get(f"/api/starling/v1/users/{account.id}")
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
 
 
 async def user_tweet_ids(starling: Harness, account: Account) -> list[str]:
-    r = await starling.client.get(f"/api/v1/users/{account.id}/tweets", params={"limit": 200})
+    r = await starling.client.get(f"/api/starling/v1/users/{account.id}/tweets", params={"limit": 200})
     assert r.status_code == 200, r.text
     return [t["id"] for t in r.json()["tweets"]]
 
@@ -123,7 +123,7 @@ async def snapshot(starling: Harness, *accounts: Account) -> list[Any]:
 
 
 async def post_raw(
-    starling: Harness, account: Account, body: bytes, *, path: str = "/api/v1/tweets"
+    starling: Harness, account: Account, body: bytes, *, path: str = "/api/starling/v1/tweets"
 ) -> httpx.Response:
     return await starling.client.post(
         path, content=body, headers={**account.headers, "content-type": "application/json"}
@@ -149,7 +149,7 @@ async def test_text_over_280_code_points_is_rejected_and_nothing_is_stored(
     alice = await starling.register(name())
     await starling.post(alice, "already here")
     before = await snapshot(starling, alice)
-    r = await starling.client.post("/api/v1/tweets", json={"text": text}, headers=alice.headers)
+    r = await starling.client.post("/api/starling/v1/tweets", json={"text": text}, headers=alice.headers)
     assert_error(r, 422, "text_too_long")
     assert await snapshot(starling, alice) == before
     assert (await user_json(starling, alice))["tweets_count"] == 1
@@ -172,7 +172,7 @@ async def test_text_of_at_most_280_code_points_after_nfc_is_accepted(
     starling: Harness, text: str
 ) -> None:
     alice = await starling.register(name())
-    r = await starling.client.post("/api/v1/tweets", json={"text": text}, headers=alice.headers)
+    r = await starling.client.post("/api/starling/v1/tweets", json={"text": text}, headers=alice.headers)
     assert r.status_code == 201, r.text
     stored = r.json()["text"]
     assert stored == unicodedata.normalize("NFC", text)
@@ -186,7 +186,7 @@ async def test_empty_or_white_space_text_is_rejected(starling: Harness, text: st
     alice = await starling.register(name())
     await starling.post(alice, "first")
     before = await snapshot(starling, alice)
-    r = await starling.client.post("/api/v1/tweets", json={"text": text}, headers=alice.headers)
+    r = await starling.client.post("/api/starling/v1/tweets", json={"text": text}, headers=alice.headers)
     assert_error(r, 422, "text_empty")
     assert await snapshot(starling, alice) == before
 
@@ -210,7 +210,7 @@ async def test_odd_code_points_are_stored_as_sent_or_refused_never_a_500(
     if r.status_code == 201:
         sent = json.loads(body)["text"]
         assert r.json()["text"] == sent
-        read = await starling.client.get(f"/api/v1/tweets/{r.json()['id']}")
+        read = await starling.client.get(f"/api/starling/v1/tweets/{r.json()['id']}")
         assert read.json()["text"] == sent
         assert (await user_json(starling, alice))["tweets_count"] == 1
     else:
@@ -221,10 +221,10 @@ async def test_odd_code_points_are_stored_as_sent_or_refused_never_a_500(
 
 # --- malformed and mis-shaped bodies ---------------------------------------------------
 BODY_ENDPOINTS = [
-    ("POST", "/api/v1/tweets"),
-    ("PATCH", "/api/v1/users/me"),
-    ("POST", "/api/v1/users"),
-    ("POST", "/api/v1/auth/token"),
+    ("POST", "/api/starling/v1/tweets"),
+    ("PATCH", "/api/starling/v1/users/me"),
+    ("POST", "/api/starling/v1/users"),
+    ("POST", "/api/starling/v1/auth/token"),
 ]
 
 
@@ -272,28 +272,28 @@ async def test_absurdly_nested_json_is_a_client_error(
 @pytest.mark.parametrize(
     ("method", "path", "body"),
     [
-        ("POST", "/api/v1/tweets", {"text": 5}),
-        ("POST", "/api/v1/tweets", {"text": None}),
-        ("POST", "/api/v1/tweets", {"text": ["hi"]}),
-        ("POST", "/api/v1/tweets", {}),
-        ("POST", "/api/v1/tweets", {"text": "hi", "unknown": 1}),
-        ("POST", "/api/v1/tweets", {"text": "hi", "reply_to_tweet_id": 12}),
-        ("POST", "/api/v1/tweets", {"text": "hi", "media_ids": "m1"}),
-        ("POST", "/api/v1/tweets", ["text", "hi"]),
-        ("POST", "/api/v1/tweets", "hi"),
-        ("POST", "/api/v1/tweets", 42),
-        ("PATCH", "/api/v1/users/me", {"bio": 7}),
-        ("PATCH", "/api/v1/users/me", {"display_name": "x", "verified": True}),
-        ("PATCH", "/api/v1/users/me", []),
-        ("POST", "/api/v1/users", {"username": 1, "email": "a@b.co", "password": PASSWORD}),
-        ("POST", "/api/v1/users", {"username": "zed", "email": "a@b.co"}),
+        ("POST", "/api/starling/v1/tweets", {"text": 5}),
+        ("POST", "/api/starling/v1/tweets", {"text": None}),
+        ("POST", "/api/starling/v1/tweets", {"text": ["hi"]}),
+        ("POST", "/api/starling/v1/tweets", {}),
+        ("POST", "/api/starling/v1/tweets", {"text": "hi", "unknown": 1}),
+        ("POST", "/api/starling/v1/tweets", {"text": "hi", "reply_to_tweet_id": 12}),
+        ("POST", "/api/starling/v1/tweets", {"text": "hi", "media_ids": "m1"}),
+        ("POST", "/api/starling/v1/tweets", ["text", "hi"]),
+        ("POST", "/api/starling/v1/tweets", "hi"),
+        ("POST", "/api/starling/v1/tweets", 42),
+        ("PATCH", "/api/starling/v1/users/me", {"bio": 7}),
+        ("PATCH", "/api/starling/v1/users/me", {"display_name": "x", "verified": True}),
+        ("PATCH", "/api/starling/v1/users/me", []),
+        ("POST", "/api/starling/v1/users", {"username": 1, "email": "a@b.co", "password": PASSWORD}),
+        ("POST", "/api/starling/v1/users", {"username": "zed", "email": "a@b.co"}),
         (
             "POST",
-            "/api/v1/users",
+            "/api/starling/v1/users",
             {"username": "zed", "email": "a@b.co", "password": PASSWORD, "admin": True},
         ),
-        ("POST", "/api/v1/auth/token", {"username": "zed"}),
-        ("POST", "/api/v1/auth/token", {"username": "zed", "password": 12345678}),
+        ("POST", "/api/starling/v1/auth/token", {"username": "zed"}),
+        ("POST", "/api/starling/v1/auth/token", {"username": "zed", "password": 12345678}),
     ],
 )
 async def test_a_json_body_of_the_wrong_shape_is_a_validation_error(
@@ -305,7 +305,7 @@ async def test_a_json_body_of_the_wrong_shape_is_a_validation_error(
     r = await starling.client.request(method, path, json=body, headers=alice.headers)
     assert_error(r, 422, "validation_error")
     assert await snapshot(starling, alice) == before
-    assert (await starling.client.get("/api/v1/users/by/username/zed")).status_code == 404
+    assert (await starling.client.get("/api/starling/v1/users/by/username/zed")).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -325,7 +325,7 @@ async def test_a_reply_or_quote_of_a_bad_or_unknown_id_is_rejected(
     alice = await starling.register(name())
     before = await snapshot(starling, alice)
     r = await starling.client.post(
-        "/api/v1/tweets", json={"text": "re", field: value}, headers=alice.headers
+        "/api/starling/v1/tweets", json={"text": "re", field: value}, headers=alice.headers
     )
     assert_error(r, status, code)
     assert await snapshot(starling, alice) == before
@@ -393,20 +393,20 @@ async def test_every_auth_endpoint_answers_401_without_a_valid_token(
     authorization = (await _bad_authorizations(starling, victim))[kind]
     headers = {} if authorization is None else {"Authorization": authorization}
     calls: list[tuple[str, str, dict[str, Any] | None]] = [
-        ("POST", "/api/v1/tweets", {"text": "not by me"}),
-        ("DELETE", f"/api/v1/tweets/{tweet_id}", None),
-        ("POST", f"/api/v1/users/{other.id}/follow", None),
-        ("DELETE", f"/api/v1/users/{other.id}/follow", None),
-        ("GET", "/api/v1/timeline/home", None),
-        ("PATCH", "/api/v1/users/me", {"display_name": "Pwned", "bio": "pwned"}),
-        ("GET", "/api/v1/users/me", None),
+        ("POST", "/api/starling/v1/tweets", {"text": "not by me"}),
+        ("DELETE", f"/api/starling/v1/tweets/{tweet_id}", None),
+        ("POST", f"/api/starling/v1/users/{other.id}/follow", None),
+        ("DELETE", f"/api/starling/v1/users/{other.id}/follow", None),
+        ("GET", "/api/starling/v1/timeline/home", None),
+        ("PATCH", "/api/starling/v1/users/me", {"display_name": "Pwned", "bio": "pwned"}),
+        ("GET", "/api/starling/v1/users/me", None),
     ]
     for method, path, body in calls:
         r = await starling.client.request(method, path, json=body, headers=headers)
         assert_error(r, 401, "unauthorized")
         assert r.headers.get("www-authenticate", "").lower().startswith("bearer")
     assert await snapshot(starling, victim, other) == before
-    assert (await starling.client.get(f"/api/v1/tweets/{tweet_id}")).status_code == 200
+    assert (await starling.client.get(f"/api/starling/v1/tweets/{tweet_id}")).status_code == 200
 
 
 @HTTP_LAYER
@@ -418,7 +418,7 @@ async def test_a_bad_token_on_a_public_endpoint_is_still_a_401(
     tweet_id = await starling.post(alice, "public")
     authorization = (await _bad_authorizations(starling, alice))[kind]
     assert authorization is not None
-    for path in (f"/api/v1/tweets/{tweet_id}", f"/api/v1/users/{alice.id}/tweets"):
+    for path in (f"/api/starling/v1/tweets/{tweet_id}", f"/api/starling/v1/users/{alice.id}/tweets"):
         r = await starling.client.get(path, headers={"Authorization": authorization})
         assert_error(r, 401, "unauthorized")
         assert (await starling.client.get(path)).status_code == 200
@@ -448,14 +448,14 @@ async def test_unknown_or_non_numeric_ids_in_paths_are_404(starling: Harness, ba
     before = await snapshot(starling, alice)
     auth = alice.headers
     calls: list[tuple[str, str, dict[str, str] | None, str]] = [
-        ("GET", f"/api/v1/users/{bad_id}", None, "user_not_found"),
-        ("GET", f"/api/v1/users/{bad_id}/tweets", None, "user_not_found"),
-        ("GET", f"/api/v1/users/{bad_id}/followers", None, "user_not_found"),
-        ("GET", f"/api/v1/users/{bad_id}/following", None, "user_not_found"),
-        ("POST", f"/api/v1/users/{bad_id}/follow", auth, "user_not_found"),
-        ("DELETE", f"/api/v1/users/{bad_id}/follow", auth, "user_not_found"),
-        ("GET", f"/api/v1/tweets/{bad_id}", None, "tweet_not_found"),
-        ("DELETE", f"/api/v1/tweets/{bad_id}", auth, "tweet_not_found"),
+        ("GET", f"/api/starling/v1/users/{bad_id}", None, "user_not_found"),
+        ("GET", f"/api/starling/v1/users/{bad_id}/tweets", None, "user_not_found"),
+        ("GET", f"/api/starling/v1/users/{bad_id}/followers", None, "user_not_found"),
+        ("GET", f"/api/starling/v1/users/{bad_id}/following", None, "user_not_found"),
+        ("POST", f"/api/starling/v1/users/{bad_id}/follow", auth, "user_not_found"),
+        ("DELETE", f"/api/starling/v1/users/{bad_id}/follow", auth, "user_not_found"),
+        ("GET", f"/api/starling/v1/tweets/{bad_id}", None, "tweet_not_found"),
+        ("DELETE", f"/api/starling/v1/tweets/{bad_id}", auth, "tweet_not_found"),
     ]
     for method, path, headers, code in calls:
         r = await starling.client.request(method, path, headers=headers)
@@ -466,7 +466,7 @@ async def test_unknown_or_non_numeric_ids_in_paths_are_404(starling: Harness, ba
 @HTTP_LAYER
 @pytest.mark.parametrize("username", ["nobody_here", "x" * 16, "a b", "%F0%9F%98%80", "me"])
 async def test_an_unknown_username_is_404(starling: Harness, username: str) -> None:
-    r = await starling.client.get(f"/api/v1/users/by/username/{username}")
+    r = await starling.client.get(f"/api/starling/v1/users/by/username/{username}")
     assert_error(r, 404, "user_not_found")
 
 
@@ -475,10 +475,10 @@ async def test_a_deleted_tweet_is_404_to_read_and_to_delete_again(starling: Harn
     kept = await starling.post(alice, "kept")
     doomed = await starling.post(alice, "doomed")
     await starling.delete(alice, doomed)
-    assert_error(await starling.client.get(f"/api/v1/tweets/{doomed}"), 404, "tweet_not_found")
-    r = await starling.client.delete(f"/api/v1/tweets/{doomed}", headers=alice.headers)
+    assert_error(await starling.client.get(f"/api/starling/v1/tweets/{doomed}"), 404, "tweet_not_found")
+    r = await starling.client.delete(f"/api/starling/v1/tweets/{doomed}", headers=alice.headers)
     assert_error(r, 404, "tweet_not_found")
-    assert (await starling.client.get(f"/api/v1/tweets/{kept}")).status_code == 200
+    assert (await starling.client.get(f"/api/starling/v1/tweets/{kept}")).status_code == 200
     assert (await user_json(starling, alice))["tweets_count"] == 1
     assert await user_tweet_ids(starling, alice) == [str(kept)]
 
@@ -490,13 +490,13 @@ async def test_following_or_unfollowing_yourself_is_rejected(starling: Harness) 
     before = await snapshot(starling, alice, bob)
     for method in ("POST", "DELETE"):
         r = await starling.client.request(
-            method, f"/api/v1/users/{alice.id}/follow", headers=alice.headers
+            method, f"/api/starling/v1/users/{alice.id}/follow", headers=alice.headers
         )
         assert_error(r, 422, "cannot_follow_self")
     assert await snapshot(starling, alice, bob) == before
     me = await user_json(starling, alice)
     assert (me["followers_count"], me["following_count"]) == (0, 1)
-    r = await starling.client.get(f"/api/v1/users/{alice.id}/followers")
+    r = await starling.client.get(f"/api/starling/v1/users/{alice.id}/followers")
     assert r.json()["users"] == []
 
 
@@ -507,9 +507,9 @@ async def test_deleting_another_users_tweet_is_forbidden_and_the_tweet_stays(
     await starling.follow(mallory, alice)
     tweet_id = await starling.post(alice, "mine, not yours")
     before = await snapshot(starling, alice, mallory)
-    r = await starling.client.delete(f"/api/v1/tweets/{tweet_id}", headers=mallory.headers)
+    r = await starling.client.delete(f"/api/starling/v1/tweets/{tweet_id}", headers=mallory.headers)
     assert_error(r, 403, "forbidden")
-    read = await starling.client.get(f"/api/v1/tweets/{tweet_id}")
+    read = await starling.client.get(f"/api/starling/v1/tweets/{tweet_id}")
     assert read.status_code == 200
     assert read.json()["text"] == "mine, not yours"
     assert await snapshot(starling, alice, mallory) == before
@@ -529,19 +529,19 @@ async def test_a_taken_username_is_409_in_any_case_and_the_owner_keeps_it(
         "mixed": username.swapcase(),
     }[variant]
     r = await starling.client.post(
-        "/api/v1/users",
+        "/api/starling/v1/users",
         json={"username": taken, "email": "thief@example.org", "password": "another secret"},
     )
     assert_error(r, 409, "username_taken")
-    found = await starling.client.get(f"/api/v1/users/by/username/{taken}")
+    found = await starling.client.get(f"/api/starling/v1/users/by/username/{taken}")
     assert found.json()["id"] == str(owner.id)
     assert found.json()["username"] == username
     ok = await starling.client.post(
-        "/api/v1/auth/token", json={"username": username, "password": PASSWORD}
+        "/api/starling/v1/auth/token", json={"username": username, "password": PASSWORD}
     )
     assert ok.status_code == 200
     thief = await starling.client.post(
-        "/api/v1/auth/token", json={"username": taken, "password": "another secret"}
+        "/api/starling/v1/auth/token", json={"username": taken, "password": "another secret"}
     )
     assert_error(thief, 401, "unauthorized")
 
@@ -576,14 +576,14 @@ async def test_registration_with_a_bad_field_is_422_and_creates_no_account(
     username = name()
     body = {"username": username, "email": f"{username}@example.org", "password": PASSWORD}
     body[field] = value
-    r = await starling.client.post("/api/v1/users", json=body)
+    r = await starling.client.post("/api/starling/v1/users", json=body)
     assert_error(r, 422, code)
     if body["username"]:
-        path = f"/api/v1/users/by/username/{quote(body['username'], safe='')}"
+        path = f"/api/starling/v1/users/by/username/{quote(body['username'], safe='')}"
         lookup = await starling.client.get(path)
         assert_error(lookup, 404, "user_not_found")
     login = await starling.client.post(
-        "/api/v1/auth/token", json={"username": body["username"], "password": body["password"]}
+        "/api/starling/v1/auth/token", json={"username": body["username"], "password": body["password"]}
     )
     assert_error(login, 401, "unauthorized")
 
@@ -593,12 +593,12 @@ async def test_the_longest_valid_username_and_password_are_accepted(starling: Ha
     username = f"L{next(_names):014d}"
     assert len(username) == 15
     r = await starling.client.post(
-        "/api/v1/users",
+        "/api/starling/v1/users",
         json={"username": username, "email": "long@example.org", "password": "p" * 256},
     )
     assert r.status_code == 201, r.text
     login = await starling.client.post(
-        "/api/v1/auth/token", json={"username": username, "password": "p" * 256}
+        "/api/starling/v1/auth/token", json={"username": username, "password": "p" * 256}
     )
     assert login.status_code == 200
 
@@ -617,7 +617,7 @@ async def test_wrong_credentials_are_401(starling: Harness, username: str, passw
     owner = await starling.register(name())
     actual = owner.username if username == "owner" else username
     r = await starling.client.post(
-        "/api/v1/auth/token", json={"username": actual, "password": password}
+        "/api/starling/v1/auth/token", json={"username": actual, "password": password}
     )
     assert_error(r, 401, "unauthorized")
 
@@ -638,11 +638,11 @@ async def test_an_imported_user_without_password_cannot_log_in(
         )
     )
     r = await starling.client.post(
-        "/api/v1/auth/token", json={"username": username, "password": password}
+        "/api/starling/v1/auth/token", json={"username": username, "password": password}
     )
     assert_error(r, 401, "unauthorized")
     # The account exists and is public; it just cannot log in.
-    found = await starling.client.get(f"/api/v1/users/{imported.id}")
+    found = await starling.client.get(f"/api/starling/v1/users/{imported.id}")
     assert found.json()["username"] == username
 
 
@@ -661,11 +661,11 @@ async def test_a_bad_profile_edit_is_422_and_changes_nothing(
 ) -> None:
     alice = await starling.register(name())
     ok = await starling.client.patch(
-        "/api/v1/users/me", json={"display_name": "Alice", "bio": "hello"}, headers=alice.headers
+        "/api/starling/v1/users/me", json={"display_name": "Alice", "bio": "hello"}, headers=alice.headers
     )
     assert ok.status_code == 200
     before = await snapshot(starling, alice)
-    r = await starling.client.patch("/api/v1/users/me", json=body, headers=alice.headers)
+    r = await starling.client.patch("/api/starling/v1/users/me", json=body, headers=alice.headers)
     assert_error(r, 422, code)
     assert await snapshot(starling, alice) == before
 
@@ -673,10 +673,10 @@ async def test_a_bad_profile_edit_is_422_and_changes_nothing(
 # --- paging parameters -----------------------------------------------------------------
 def _list_paths(account: Account) -> list[str]:
     return [
-        "/api/v1/timeline/home",
-        f"/api/v1/users/{account.id}/tweets",
-        f"/api/v1/users/{account.id}/followers",
-        f"/api/v1/users/{account.id}/following",
+        "/api/starling/v1/timeline/home",
+        f"/api/starling/v1/users/{account.id}/tweets",
+        f"/api/starling/v1/users/{account.id}/followers",
+        f"/api/starling/v1/users/{account.id}/following",
     ]
 
 
@@ -737,12 +737,12 @@ async def test_a_cursor_the_service_issued_still_works(starling: Harness) -> Non
     alice = await starling.register(name())
     ids = [await starling.post(alice, f"t{i}") for i in range(3)]
     first = await starling.client.get(
-        f"/api/v1/users/{alice.id}/tweets", params={"limit": 2}, headers=alice.headers
+        f"/api/starling/v1/users/{alice.id}/tweets", params={"limit": 2}, headers=alice.headers
     )
     page = first.json()
     assert [int(t["id"]) for t in page["tweets"]] == ids[:0:-1]
     nxt = await starling.client.get(
-        f"/api/v1/users/{alice.id}/tweets", params={"limit": 2, "cursor": page["next_cursor"]}
+        f"/api/starling/v1/users/{alice.id}/tweets", params={"limit": 2, "cursor": page["next_cursor"]}
     )
     assert [int(t["id"]) for t in nxt.json()["tweets"]] == ids[:1]
 
@@ -752,16 +752,16 @@ async def test_a_cursor_the_service_issued_still_works(starling: Harness) -> Non
 @pytest.mark.parametrize(
     ("method", "path", "status"),
     [
-        ("PUT", "/api/v1/tweets/1", 405),
-        ("PATCH", "/api/v1/tweets/1", 405),
+        ("PUT", "/api/starling/v1/tweets/1", 405),
+        ("PATCH", "/api/starling/v1/tweets/1", 405),
         # DELETE /users/me deletes the account now: PUT is the method it does not have.
-        ("PUT", "/api/v1/users/me", 405),
-        ("POST", "/api/v1/timeline/home", 405),
+        ("PUT", "/api/starling/v1/users/me", 405),
+        ("POST", "/api/starling/v1/timeline/home", 405),
         ("POST", "/healthz", 405),
-        ("GET", "/api/v1/nothing", 404),
+        ("GET", "/api/starling/v1/nothing", 404),
         ("GET", "/api/v2/tweets", 404),
         ("GET", "/nothing/at/all", 404),
-        ("POST", "/api/v1/tweets/1/unknown", 404),
+        ("POST", "/api/starling/v1/tweets/1/unknown", 404),
     ],
 )
 async def test_unknown_routes_and_methods_answer_with_the_error_object(

@@ -20,7 +20,7 @@ async def _replies(
         params["cursor"] = cursor
     headers = viewer.headers if viewer is not None else {}
     r = await starling.client.get(
-        f"/api/v1/tweets/{tweet_id}/replies", params=params, headers=headers
+        f"/api/starling/v1/tweets/{tweet_id}/replies", params=params, headers=headers
     )
     assert r.status_code == 200, r.text
     page: dict[str, Any] = r.json()
@@ -32,7 +32,7 @@ def _ids(tweets: list[dict[str, Any]]) -> list[int]:
 
 
 async def _inbox_types(starling: Harness, user: Account) -> list[tuple[str, str | None]]:
-    r = await starling.client.get("/api/v1/notifications", headers=user.headers)
+    r = await starling.client.get("/api/starling/v1/notifications", headers=user.headers)
     assert r.status_code == 200, r.text
     return [(n["type"], n["tweet"] and n["tweet"]["id"]) for n in r.json()["notifications"]]
 
@@ -70,11 +70,11 @@ async def test_context_gives_the_ancestors_root_first(starling: Harness) -> None
     middle = await starling.post(bob, "middle", reply_to=root)
     leaf = await starling.post(alice, "leaf", reply_to=middle)
 
-    r = await starling.client.get(f"/api/v1/tweets/{leaf}/context")
+    r = await starling.client.get(f"/api/starling/v1/tweets/{leaf}/context")
     assert r.status_code == 200, r.text
     assert _ids(r.json()["ancestors"]) == [root, middle]
     assert r.json()["tweet"]["id"] == str(leaf)
-    r = await starling.client.get(f"/api/v1/tweets/{root}/context")
+    r = await starling.client.get(f"/api/starling/v1/tweets/{root}/context")
     assert r.json()["ancestors"] == []
 
 
@@ -82,15 +82,15 @@ async def test_replying_to_an_unknown_tweet_is_404_and_to_a_bad_id_422(starling:
     alice = await starling.register()
     for bad, status in (("123", 404), ("not-an-id", 422)):
         r = await starling.client.post(
-            "/api/v1/tweets",
+            "/api/starling/v1/tweets",
             json={"text": "hm", "reply_to_tweet_id": bad},
             headers=alice.headers,
         )
         assert r.status_code == status, r.text
         assert "code" in r.json()["error"]
-    r = await starling.client.get("/api/v1/tweets/123/replies")
+    r = await starling.client.get("/api/starling/v1/tweets/123/replies")
     assert r.status_code == 404
-    r = await starling.client.get("/api/v1/tweets/123/context")
+    r = await starling.client.get("/api/starling/v1/tweets/123/context")
     assert r.status_code == 404
 
 
@@ -100,7 +100,7 @@ async def test_a_blocked_user_cannot_read_the_blockers_conversation(starling: Ha
     by_carol = await starling.post(carol, "carol replies", reply_to=root)
     await starling.block(alice, bob)
 
-    for path in (f"/api/v1/tweets/{root}/replies", f"/api/v1/tweets/{root}/context"):
+    for path in (f"/api/starling/v1/tweets/{root}/replies", f"/api/starling/v1/tweets/{root}/context"):
         r = await starling.client.get(path, headers=bob.headers)
         assert r.status_code == 404, r.text
     # Once Carol blocks Bob, her replies vanish for him even under his own tweets.
@@ -120,7 +120,7 @@ async def test_retweet_reaches_the_retweeters_followers_once_and_is_idempotent(
     await starling.home_ids(reader)  # a cached timeline that takes pushes
     original = await starling.post(author, "worth sharing")
 
-    r = await starling.client.post(f"/api/v1/tweets/{original}/retweet", headers=retweeter.headers)
+    r = await starling.client.post(f"/api/starling/v1/tweets/{original}/retweet", headers=retweeter.headers)
     assert r.status_code == 201, r.text
     retweet = r.json()
     assert retweet["retweeted_tweet"]["id"] == str(original)
@@ -151,16 +151,16 @@ async def test_undoing_a_retweet_removes_it_from_followers_timelines(starling: H
 
     for _ in range(2):  # idempotent
         r = await starling.client.delete(
-            f"/api/v1/tweets/{original}/retweet", headers=retweeter.headers
+            f"/api/starling/v1/tweets/{original}/retweet", headers=retweeter.headers
         )
         assert r.status_code == 204, r.text
     await starling.drain()
 
     assert await starling.home_ids(reader) == []
     assert (await starling.tweet(original))["metrics"]["retweets"] == 0
-    r = await starling.client.get(f"/api/v1/tweets/{retweet}")
+    r = await starling.client.get(f"/api/starling/v1/tweets/{retweet}")
     assert r.status_code == 404
-    r = await starling.client.delete("/api/v1/tweets/123/retweet", headers=retweeter.headers)
+    r = await starling.client.delete("/api/starling/v1/tweets/123/retweet", headers=retweeter.headers)
     assert r.status_code == 404
 
 
@@ -188,14 +188,14 @@ async def test_deleting_a_tweet_cascades_to_retweets_notifications_and_counts(
     await starling.home_ids(reader)
     original = await starling.post(author, "soon gone")
     retweet = await starling.retweet(retweeter, original)
-    r = await starling.client.post(f"/api/v1/tweets/{original}/like", headers=fan.headers)
+    r = await starling.client.post(f"/api/starling/v1/tweets/{original}/like", headers=fan.headers)
     assert r.status_code == 200
     await starling.drain()
     assert await _inbox_types(starling, author) == [
         ("like", str(original)),
         ("retweet", str(retweet)),
     ]
-    r = await starling.client.get(f"/api/v1/users/{retweeter.id}")
+    r = await starling.client.get(f"/api/starling/v1/users/{retweeter.id}")
     assert r.json()["tweets_count"] == 1
 
     await starling.delete(author, original)
@@ -204,8 +204,8 @@ async def test_deleting_a_tweet_cascades_to_retweets_notifications_and_counts(
     assert await starling.home_ids(reader) == []
     assert await _inbox_types(starling, author) == []
     for gone in (original, retweet):
-        assert (await starling.client.get(f"/api/v1/tweets/{gone}")).status_code == 404
-    r = await starling.client.get(f"/api/v1/users/{retweeter.id}")
+        assert (await starling.client.get(f"/api/starling/v1/tweets/{gone}")).status_code == 404
+    r = await starling.client.get(f"/api/starling/v1/users/{retweeter.id}")
     assert r.json()["tweets_count"] == 0
     counts = await starling.core.store.tweet_counts([original])
     assert counts == {}
@@ -219,7 +219,7 @@ async def test_retweet_notifies_the_author_and_undo_takes_it_back(starling: Harn
     assert await _inbox_types(starling, author) == [("retweet", str(retweet))]
 
     r = await starling.client.delete(
-        f"/api/v1/tweets/{original}/retweet", headers=retweeter.headers
+        f"/api/starling/v1/tweets/{original}/retweet", headers=retweeter.headers
     )
     assert r.status_code == 204
     await starling.drain()
@@ -251,12 +251,12 @@ async def test_a_blocked_user_cannot_retweet_like_or_quote_the_blocker(starling:
     tweet_id = await starling.post(alice, "not for bob")
     await starling.block(alice, bob)
 
-    r = await starling.client.post(f"/api/v1/tweets/{tweet_id}/retweet", headers=bob.headers)
+    r = await starling.client.post(f"/api/starling/v1/tweets/{tweet_id}/retweet", headers=bob.headers)
     assert r.status_code == 404, r.text
-    r = await starling.client.post(f"/api/v1/tweets/{tweet_id}/like", headers=bob.headers)
+    r = await starling.client.post(f"/api/starling/v1/tweets/{tweet_id}/like", headers=bob.headers)
     assert r.status_code == 404, r.text
     r = await starling.client.post(
-        "/api/v1/tweets",
+        "/api/starling/v1/tweets",
         json={"text": "quoting", "quote_tweet_id": str(tweet_id)},
         headers=bob.headers,
     )

@@ -17,14 +17,14 @@ from starling.ports import Store
 
 
 async def like(starling: Harness, who: Account, tweet_id: int) -> dict[str, Any]:
-    r = await starling.client.post(f"/api/v1/tweets/{tweet_id}/like", headers=who.headers)
+    r = await starling.client.post(f"/api/starling/v1/tweets/{tweet_id}/like", headers=who.headers)
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
 
 
 async def unlike(starling: Harness, who: Account, tweet_id: int) -> dict[str, Any]:
-    r = await starling.client.delete(f"/api/v1/tweets/{tweet_id}/like", headers=who.headers)
+    r = await starling.client.delete(f"/api/starling/v1/tweets/{tweet_id}/like", headers=who.headers)
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
@@ -32,7 +32,7 @@ async def unlike(starling: Harness, who: Account, tweet_id: int) -> dict[str, An
 
 async def read_tweet(starling: Harness, tweet_id: int, who: Account | None) -> dict[str, Any]:
     headers = who.headers if who else {}
-    r = await starling.client.get(f"/api/v1/tweets/{tweet_id}", headers=headers)
+    r = await starling.client.get(f"/api/starling/v1/tweets/{tweet_id}", headers=headers)
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
@@ -44,7 +44,7 @@ async def bookmarks(
     params: dict[str, Any] = {"limit": limit}
     if cursor is not None:
         params["cursor"] = cursor
-    r = await starling.client.get("/api/v1/bookmarks", params=params, headers=who.headers)
+    r = await starling.client.get("/api/starling/v1/bookmarks", params=params, headers=who.headers)
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
@@ -81,12 +81,12 @@ async def test_liking_an_unknown_or_deleted_tweet_is_404(starling: Harness) -> N
     alice = await starling.register()
     tweet_id = await starling.post(alice, "soon gone")
     await starling.delete(alice, tweet_id)
-    for path in (f"/api/v1/tweets/{tweet_id}/like", "/api/v1/tweets/12345/like"):
+    for path in (f"/api/starling/v1/tweets/{tweet_id}/like", "/api/starling/v1/tweets/12345/like"):
         for method in ("POST", "DELETE"):
             r = await starling.client.request(method, path, headers=alice.headers)
             assert r.status_code == 404, r.text
             assert r.json()["error"]["code"] == "tweet_not_found"
-    r = await starling.client.post("/api/v1/tweets/not-an-id/like", headers=alice.headers)
+    r = await starling.client.post("/api/starling/v1/tweets/not-an-id/like", headers=alice.headers)
     assert r.status_code == 404
 
 
@@ -94,11 +94,11 @@ async def test_engagement_endpoints_need_a_token(starling: Harness) -> None:
     alice = await starling.register()
     tweet_id = await starling.post(alice, "hello")
     for method, path in (
-        ("POST", f"/api/v1/tweets/{tweet_id}/like"),
-        ("DELETE", f"/api/v1/tweets/{tweet_id}/like"),
-        ("POST", f"/api/v1/tweets/{tweet_id}/bookmark"),
-        ("DELETE", f"/api/v1/tweets/{tweet_id}/bookmark"),
-        ("GET", "/api/v1/bookmarks"),
+        ("POST", f"/api/starling/v1/tweets/{tweet_id}/like"),
+        ("DELETE", f"/api/starling/v1/tweets/{tweet_id}/like"),
+        ("POST", f"/api/starling/v1/tweets/{tweet_id}/bookmark"),
+        ("DELETE", f"/api/starling/v1/tweets/{tweet_id}/bookmark"),
+        ("GET", "/api/starling/v1/bookmarks"),
     ):
         r = await starling.client.request(method, path)
         assert r.status_code == 401, (method, path, r.text)
@@ -129,10 +129,10 @@ async def test_viewer_liked_is_per_viewer_and_absent_for_anonymous_readers(
     assert home[str(liked_id)]["metrics"]["likes"] == 1
     assert home[str(other_id)]["viewer"]["liked"] is False
 
-    r = await starling.client.get(f"/api/v1/users/{alice.id}/tweets", headers=bob.headers)
+    r = await starling.client.get(f"/api/starling/v1/users/{alice.id}/tweets", headers=bob.headers)
     by_id = {t["id"]: t for t in r.json()["tweets"]}
     assert by_id[str(liked_id)]["viewer"]["liked"] is True
-    anonymous = (await starling.client.get(f"/api/v1/users/{alice.id}/tweets")).json()["tweets"]
+    anonymous = (await starling.client.get(f"/api/starling/v1/users/{alice.id}/tweets")).json()["tweets"]
     assert all("viewer" not in t for t in anonymous)
     assert {t["id"]: t["metrics"]["likes"] for t in anonymous} == {
         str(liked_id): 1,
@@ -166,7 +166,7 @@ async def test_bookmarks_are_idempotent_and_listed_most_recent_first(starling: H
     t1, t2, t3 = [await starling.post(alice, f"tweet {i}") for i in range(3)]
 
     for tweet_id in (t2, t1, t3, t2):  # the second bookmark of t2 changes nothing
-        r = await starling.client.post(f"/api/v1/tweets/{tweet_id}/bookmark", headers=bob.headers)
+        r = await starling.client.post(f"/api/starling/v1/tweets/{tweet_id}/bookmark", headers=bob.headers)
         assert r.status_code == 200, r.text
         assert r.json() == {"tweet_id": str(tweet_id), "bookmarked": True}
 
@@ -178,7 +178,7 @@ async def test_bookmarks_are_idempotent_and_listed_most_recent_first(starling: H
     assert (await bookmarks(starling, alice))["tweets"] == []
 
     for _ in range(2):
-        r = await starling.client.delete(f"/api/v1/tweets/{t1}/bookmark", headers=bob.headers)
+        r = await starling.client.delete(f"/api/starling/v1/tweets/{t1}/bookmark", headers=bob.headers)
         assert r.status_code == 200, r.text
         assert r.json() == {"tweet_id": str(t1), "bookmarked": False}
     assert [t["id"] for t in (await bookmarks(starling, bob))["tweets"]] == [str(t3), str(t2)]
@@ -188,7 +188,7 @@ async def test_bookmarks_page_by_cursor_without_gaps_or_repeats(starling: Harnes
     alice = await starling.register()
     tweet_ids = [await starling.post(alice, f"tweet {i}") for i in range(5)]
     for tweet_id in tweet_ids:
-        r = await starling.client.post(f"/api/v1/tweets/{tweet_id}/bookmark", headers=alice.headers)
+        r = await starling.client.post(f"/api/starling/v1/tweets/{tweet_id}/bookmark", headers=alice.headers)
         assert r.status_code == 200, r.text
     await like(starling, alice, tweet_ids[0])
 
@@ -206,7 +206,7 @@ async def test_bookmarks_page_by_cursor_without_gaps_or_repeats(starling: Harnes
     assert seen[-1]["metrics"]["likes"] == 1
 
     r = await starling.client.get(
-        "/api/v1/bookmarks", params={"cursor": "garbage!"}, headers=alice.headers
+        "/api/starling/v1/bookmarks", params={"cursor": "garbage!"}, headers=alice.headers
     )
     assert r.status_code == 422
 
@@ -215,14 +215,14 @@ async def test_bookmarks_of_deleted_tweets_drop_out(starling: Harness) -> None:
     alice, bob = await starling.register(), await starling.register()
     kept, gone = await starling.post(alice, "kept"), await starling.post(alice, "gone")
     for tweet_id in (kept, gone):
-        await starling.client.post(f"/api/v1/tweets/{tweet_id}/bookmark", headers=bob.headers)
+        await starling.client.post(f"/api/starling/v1/tweets/{tweet_id}/bookmark", headers=bob.headers)
     await starling.delete(alice, gone)
 
     assert [t["id"] for t in (await bookmarks(starling, bob))["tweets"]] == [str(kept)]
-    r = await starling.client.post(f"/api/v1/tweets/{gone}/bookmark", headers=bob.headers)
+    r = await starling.client.post(f"/api/starling/v1/tweets/{gone}/bookmark", headers=bob.headers)
     assert r.status_code == 404
     # The delete took the bookmark with it: nothing is left to remove, and the tweet is gone.
-    r = await starling.client.delete(f"/api/v1/tweets/{gone}/bookmark", headers=bob.headers)
+    r = await starling.client.delete(f"/api/starling/v1/tweets/{gone}/bookmark", headers=bob.headers)
     assert r.status_code == 404
 
 

@@ -31,13 +31,13 @@ async def test_a_body_over_the_limit_is_413_payload_too_large(starling: Harness)
     alice = await starling.register()
     body = b'{"text": "' + b"a" * 20_000_000 + b'"}'
     r = await starling.client.post(
-        "/api/v1/tweets",
+        "/api/starling/v1/tweets",
         content=body,
         headers={**alice.headers, "Content-Type": "application/json"},
     )
     assert r.status_code == 413
     assert r.json()["error"]["code"] == "payload_too_large"
-    assert (await starling.client.get(f"/api/v1/users/{alice.id}/tweets")).json()["tweets"] == []
+    assert (await starling.client.get(f"/api/starling/v1/users/{alice.id}/tweets")).json()["tweets"] == []
 
 
 @pytest.mark.parametrize(
@@ -58,7 +58,7 @@ async def test_a_tweet_of_only_invisible_characters_is_text_empty(
     starling: Harness, text: str
 ) -> None:
     alice = await starling.register()
-    r = await starling.client.post("/api/v1/tweets", json={"text": text}, headers=alice.headers)
+    r = await starling.client.post("/api/starling/v1/tweets", json={"text": text}, headers=alice.headers)
     assert r.status_code == 422, r.text
     assert r.json()["error"]["code"] == "text_empty"
 
@@ -74,7 +74,7 @@ async def test_visible_text_around_invisible_characters_is_kept(starling: Harnes
 async def test_limit_takes_ascii_digits_only(starling: Harness, limit: str) -> None:
     alice = await starling.register()
     r = await starling.client.get(
-        "/api/v1/timeline/home", params={"limit": limit}, headers=alice.headers
+        "/api/starling/v1/timeline/home", params={"limit": limit}, headers=alice.headers
     )
     assert r.status_code == 422, r.text
     assert r.json()["error"]["code"] == "invalid_limit"
@@ -83,7 +83,7 @@ async def test_limit_takes_ascii_digits_only(starling: Harness, limit: str) -> N
 @HTTP_LAYER
 async def test_a_plain_ascii_limit_still_works(starling: Harness) -> None:
     alice = await starling.register()
-    r = await starling.client.get("/api/v1/timeline/home?limit=5", headers=alice.headers)
+    r = await starling.client.get("/api/starling/v1/timeline/home?limit=5", headers=alice.headers)
     assert r.status_code == 200
 
 
@@ -91,8 +91,8 @@ async def test_a_plain_ascii_limit_still_works(starling: Harness) -> None:
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [
-        ("PUT", "/api/v1/tweets", {"POST"}),
-        ("PATCH", "/api/v1/tweets/1", {"GET", "DELETE"}),
+        ("PUT", "/api/starling/v1/tweets", {"POST"}),
+        ("PATCH", "/api/starling/v1/tweets/1", {"GET", "DELETE"}),
         ("POST", "/healthz", {"GET", "HEAD"}),
     ],
 )

@@ -31,7 +31,7 @@ async def upload(
     content_type: str = "image/png",
 ) -> Any:
     return await starling.client.post(
-        "/api/v1/media", files={"file": (filename, data, content_type)}, headers=who.headers
+        "/api/starling/v1/media", files={"file": (filename, data, content_type)}, headers=who.headers
     )
 
 
@@ -44,7 +44,7 @@ async def uploaded(starling: Harness, who: Account, data: bytes | None = None) -
 
 async def tweet_with_media(starling: Harness, who: Account, media_ids: list[str]) -> Any:
     return await starling.client.post(
-        "/api/v1/tweets", json={"text": "look", "media_ids": media_ids}, headers=who.headers
+        "/api/starling/v1/tweets", json={"text": "look", "media_ids": media_ids}, headers=who.headers
     )
 
 
@@ -60,7 +60,7 @@ async def test_an_uploaded_image_is_served_as_uploaded_with_immutable_cache_head
     media = r.json()
     assert media["type"] == "photo"
     assert (media["width"], media["height"]) == (640, 480)
-    assert media["url"] == f"/api/v1/media/{media['media_id']}"
+    assert media["url"] == f"/api/starling/v1/media/{media['media_id']}"
     assert media["content_type"] == "image/jpeg"
 
     r = await starling.client.get(media["url"])  # public: no token needed
@@ -90,7 +90,7 @@ async def test_the_thumbnail_fits_in_150_pixels_and_keeps_the_aspect_ratio(
 
 
 async def test_unknown_media_is_404(starling: Harness) -> None:
-    for path in ("/api/v1/media/123456789", "/api/v1/media/abc", "/api/v1/media/1/thumb"):
+    for path in ("/api/starling/v1/media/123456789", "/api/starling/v1/media/abc", "/api/starling/v1/media/1/thumb"):
         r = await starling.client.get(path)
         assert r.status_code == 404, path
         assert r.json()["error"]["code"] == "media_not_found"
@@ -127,15 +127,15 @@ async def test_an_upload_over_5_mb_is_413(starling: Harness) -> None:
 
 
 async def test_an_upload_needs_a_token_and_a_file_field(starling: Harness) -> None:
-    r = await starling.client.post("/api/v1/media", files={"file": ("a.png", image_bytes())})
+    r = await starling.client.post("/api/starling/v1/media", files={"file": ("a.png", image_bytes())})
     assert r.status_code == 401
     alice = await starling.register()
     r = await starling.client.post(
-        "/api/v1/media", files={"photo": ("a.png", image_bytes())}, headers=alice.headers
+        "/api/starling/v1/media", files={"photo": ("a.png", image_bytes())}, headers=alice.headers
     )
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "file_missing"
-    r = await starling.client.post("/api/v1/media", json={"file": "x"}, headers=alice.headers)
+    r = await starling.client.post("/api/starling/v1/media", json={"file": "x"}, headers=alice.headers)
     assert r.status_code == 422
 
 
@@ -152,12 +152,12 @@ async def test_attached_media_appear_on_the_tweet_in_order_everywhere(starling: 
     assert posted["media"][0] == second
     await starling.drain()
 
-    read = (await starling.client.get(f"/api/v1/tweets/{posted['id']}")).json()
+    read = (await starling.client.get(f"/api/starling/v1/tweets/{posted['id']}")).json()
     assert read["media"] == posted["media"]
     home = await starling.home_page(bob)
     assert home["tweets"][0]["media"] == posted["media"]
     plain = await starling.post(alice, "no pictures")
-    assert (await starling.client.get(f"/api/v1/tweets/{plain}")).json()["media"] == []
+    assert (await starling.client.get(f"/api/starling/v1/tweets/{plain}")).json()["media"] == []
 
 
 async def test_at_most_four_media_per_tweet(starling: Harness) -> None:
@@ -184,7 +184,7 @@ async def test_someone_elses_or_unknown_media_cannot_be_attached(starling: Harne
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "invalid_id"
     # Nothing was posted by the refused requests.
-    assert (await starling.client.get(f"/api/v1/users/{mallory.id}")).json()["tweets_count"] == 0
+    assert (await starling.client.get(f"/api/starling/v1/users/{mallory.id}")).json()["tweets_count"] == 0
 
 
 @pytest.mark.embedded_only("reads the embedded media directory")

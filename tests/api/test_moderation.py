@@ -9,19 +9,19 @@ from starling.domain.feed import TIMELINE_MAX
 
 
 async def _block(starling: Harness, blocker: Account, blocked: Account) -> None:
-    r = await starling.client.post(f"/api/v1/users/{blocked.id}/block", headers=blocker.headers)
+    r = await starling.client.post(f"/api/starling/v1/users/{blocked.id}/block", headers=blocker.headers)
     assert r.status_code == 200, r.text
     assert r.json() == {"blocking": True}
 
 
 async def _mute(starling: Harness, muter: Account, muted: Account) -> None:
-    r = await starling.client.post(f"/api/v1/users/{muted.id}/mute", headers=muter.headers)
+    r = await starling.client.post(f"/api/starling/v1/users/{muted.id}/mute", headers=muter.headers)
     assert r.status_code == 200, r.text
     assert r.json() == {"muting": True}
 
 
 async def _user(starling: Harness, account: Account) -> dict[str, Any]:
-    r = await starling.client.get(f"/api/v1/users/{account.id}")
+    r = await starling.client.get(f"/api/starling/v1/users/{account.id}")
     assert r.status_code == 200, r.text
     user: dict[str, Any] = r.json()
     return user
@@ -29,7 +29,7 @@ async def _user(starling: Harness, account: Account) -> dict[str, Any]:
 
 async def _reply(starling: Harness, author: Account, parent_id: int) -> int:
     r = await starling.client.post(
-        "/api/v1/tweets",
+        "/api/starling/v1/tweets",
         json={"text": "a reply", "reply_to_tweet_id": str(parent_id)},
         headers=author.headers,
     )
@@ -48,11 +48,11 @@ async def test_block_removes_follows_both_ways_and_prevents_following(starling: 
         assert (user["followers_count"], user["following_count"]) == (0, 0)
     for follower, followee in ((alice, bob), (bob, alice)):
         r = await starling.client.post(
-            f"/api/v1/users/{followee.id}/follow", headers=follower.headers
+            f"/api/starling/v1/users/{followee.id}/follow", headers=follower.headers
         )
         assert r.status_code == 403, r.text
         assert r.json()["error"]["code"] == "blocked"
-    followers = await starling.client.get(f"/api/v1/users/{alice.id}/followers")
+    followers = await starling.client.get(f"/api/starling/v1/users/{alice.id}/followers")
     assert followers.json()["users"] == []
 
 
@@ -89,10 +89,10 @@ async def test_unblock_restores_the_ability_to_follow(starling: Harness) -> None
     await _block(starling, alice, bob)
     await _block(starling, alice, bob)  # idempotent
 
-    r = await starling.client.delete(f"/api/v1/users/{bob.id}/block", headers=alice.headers)
+    r = await starling.client.delete(f"/api/starling/v1/users/{bob.id}/block", headers=alice.headers)
     assert r.status_code == 200, r.text
     assert r.json() == {"blocking": False}
-    again = await starling.client.delete(f"/api/v1/users/{bob.id}/block", headers=alice.headers)
+    again = await starling.client.delete(f"/api/starling/v1/users/{bob.id}/block", headers=alice.headers)
     assert again.json() == {"blocking": False}
 
     await starling.follow(bob, alice)
@@ -116,7 +116,7 @@ async def test_mute_hides_tweets_from_the_muters_home_until_unmuted(starling: Ha
     carols = [t for who, t in reversed(posted) if who is carol]
     assert await starling.home_ids(alice, limit=2) == carols  # pages skip muted, no gaps
     assert (await _user(starling, bob))["followers_count"] == 1  # a mute is not an unfollow
-    r = await starling.client.delete(f"/api/v1/users/{bob.id}/mute", headers=alice.headers)
+    r = await starling.client.delete(f"/api/starling/v1/users/{bob.id}/mute", headers=alice.headers)
     assert r.json() == {"muting": False}
     assert await starling.home_ids(alice) == [t for _, t in reversed(posted)]
 
@@ -137,7 +137,7 @@ async def test_mute_unmerges_from_the_cached_home_and_unmute_merges_back(
     await _mute(starling, alice, bob)
     assert await cache.read(alice.id, max_id=None, limit=5) == []
 
-    r = await starling.client.delete(f"/api/v1/users/{bob.id}/mute", headers=alice.headers)
+    r = await starling.client.delete(f"/api/starling/v1/users/{bob.id}/mute", headers=alice.headers)
     assert r.json() == {"muting": False}
     assert len(await cache.read(alice.id, max_id=None, limit=5) or []) == 2
     assert from_bob in await starling.home_ids(alice)
@@ -162,7 +162,7 @@ async def test_block_unmerges_every_cached_tweet_under_the_configured_timeline_m
     assert await cache.read(alice.id, max_id=None, limit=2 * TIMELINE_MAX) == posted[::-1]
 
     await _block(starling, alice, bob)
-    r = await starling.client.delete(f"/api/v1/users/{bob.id}/block", headers=alice.headers)
+    r = await starling.client.delete(f"/api/starling/v1/users/{bob.id}/block", headers=alice.headers)
     assert r.json() == {"blocking": False}
 
     assert await cache.read(alice.id, max_id=None, limit=2 * TIMELINE_MAX) == []
@@ -187,10 +187,10 @@ async def test_mute_hides_a_pulled_celebrity(starling: Harness) -> None:
 async def test_block_and_mute_answer_401_404_422(starling: Harness) -> None:
     alice = await starling.register()
     for verb in ("block", "mute"):
-        path = f"/api/v1/users/{alice.id}/{verb}"
+        path = f"/api/starling/v1/users/{alice.id}/{verb}"
         assert (await starling.client.post(path)).status_code == 401
         assert (await starling.client.post(path, headers=alice.headers)).status_code == 422
-        missing = await starling.client.post(f"/api/v1/users/12345/{verb}", headers=alice.headers)
+        missing = await starling.client.post(f"/api/starling/v1/users/12345/{verb}", headers=alice.headers)
         assert missing.status_code == 404
         assert missing.json()["error"]["code"] == "user_not_found"
 
@@ -202,13 +202,13 @@ async def test_blocked_viewer_gets_403_on_timeline_and_404_on_tweets_of_the_bloc
     tweet = await starling.post(alice, "not for bob")
     await _block(starling, alice, bob)
 
-    timeline = f"/api/v1/users/{alice.id}/tweets"
+    timeline = f"/api/starling/v1/users/{alice.id}/tweets"
     forbidden = await starling.client.get(timeline, headers=bob.headers)
     assert forbidden.status_code == 403
     assert forbidden.json()["error"]["code"] == "blocked"
-    hidden = await starling.client.get(f"/api/v1/tweets/{tweet}", headers=bob.headers)
+    hidden = await starling.client.get(f"/api/starling/v1/tweets/{tweet}", headers=bob.headers)
     assert hidden.status_code == 404
     for headers in (carol.headers, alice.headers, {}):
         assert (await starling.client.get(timeline, headers=headers)).status_code == 200
-        shown = await starling.client.get(f"/api/v1/tweets/{tweet}", headers=headers)
+        shown = await starling.client.get(f"/api/starling/v1/tweets/{tweet}", headers=headers)
         assert shown.status_code == 200

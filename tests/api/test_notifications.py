@@ -14,7 +14,7 @@ async def _inbox(
     params: dict[str, Any] = {"limit": limit}
     if cursor is not None:
         params["cursor"] = cursor
-    r = await starling.client.get("/api/v1/notifications", params=params, headers=user.headers)
+    r = await starling.client.get("/api/starling/v1/notifications", params=params, headers=user.headers)
     assert r.status_code == 200, r.text
     page: dict[str, Any] = r.json()
     return page
@@ -22,7 +22,7 @@ async def _inbox(
 
 async def _reply(starling: Harness, author: Account, parent_id: int, text: str) -> int:
     r = await starling.client.post(
-        "/api/v1/tweets",
+        "/api/starling/v1/tweets",
         json={"text": text, "reply_to_tweet_id": str(parent_id)},
         headers=author.headers,
     )
@@ -32,7 +32,7 @@ async def _reply(starling: Harness, author: Account, parent_id: int, text: str) 
 
 async def _mark_read(starling: Harness, user: Account, max_id: str | None) -> int:
     body = {} if max_id is None else {"max_id": max_id}
-    r = await starling.client.post("/api/v1/notifications/read", json=body, headers=user.headers)
+    r = await starling.client.post("/api/starling/v1/notifications/read", json=body, headers=user.headers)
     assert r.status_code == 200, r.text
     unread: int = r.json()["unread_count"]
     return unread
@@ -71,9 +71,9 @@ async def test_follow_mention_and_reply_notify_with_actor_and_tweet(starling: Ha
 async def test_like_notifies_the_author(starling: Harness) -> None:
     alice, bob = await starling.register(), await starling.register()
     tweet = await starling.post(alice, "likeable")
-    r = await starling.client.post(f"/api/v1/tweets/{tweet}/like", headers=bob.headers)
+    r = await starling.client.post(f"/api/starling/v1/tweets/{tweet}/like", headers=bob.headers)
     assert r.status_code == 200, r.text
-    own = await starling.client.post(f"/api/v1/tweets/{tweet}/like", headers=alice.headers)
+    own = await starling.client.post(f"/api/starling/v1/tweets/{tweet}/like", headers=alice.headers)
     assert own.status_code == 200, own.text
     await starling.drain()
 
@@ -132,7 +132,7 @@ async def test_no_notification_from_a_blocked_actor(starling: Harness) -> None:
     alice, bob, carol = [await starling.register() for _ in range(3)]
     await starling.post(bob, f"before the block, @{alice.username}")
     await starling.drain()
-    r = await starling.client.post(f"/api/v1/users/{bob.id}/block", headers=alice.headers)
+    r = await starling.client.post(f"/api/starling/v1/users/{bob.id}/block", headers=alice.headers)
     assert r.status_code == 200, r.text
     await starling.post(bob, f"after the block, @{alice.username}")
     await starling.post(carol, f"hi @{alice.username}")
@@ -160,10 +160,10 @@ async def test_deleting_a_tweet_removes_its_notifications(starling: Harness) -> 
 
 async def test_notifications_need_auth_and_a_valid_max_id(starling: Harness) -> None:
     alice = await starling.register()
-    assert (await starling.client.get("/api/v1/notifications")).status_code == 401
-    assert (await starling.client.post("/api/v1/notifications/read", json={})).status_code == 401
+    assert (await starling.client.get("/api/starling/v1/notifications")).status_code == 401
+    assert (await starling.client.post("/api/starling/v1/notifications/read", json={})).status_code == 401
     bad = await starling.client.post(
-        "/api/v1/notifications/read", json={"max_id": "x"}, headers=alice.headers
+        "/api/starling/v1/notifications/read", json={"max_id": "x"}, headers=alice.headers
     )
     assert bad.status_code == 422
     assert bad.json()["error"]["code"] == "invalid_id"

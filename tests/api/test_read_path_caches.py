@@ -30,16 +30,16 @@ async def test_every_tweet_body_has_the_documented_shape(starling: Harness) -> N
     await starling.retweet(author, quote)  # a retweet of a quote of a reply
     await starling.post(author, 'quotes "and" \\ escapes \u2603')
     await starling.drain()
-    like = await starling.client.post(f"/api/v1/tweets/{quote}/like", headers=viewer.headers)
+    like = await starling.client.post(f"/api/starling/v1/tweets/{quote}/like", headers=viewer.headers)
     assert like.status_code == 200
 
     home = msgspec.json.decode(
-        await _body(starling, "/api/v1/timeline/home", viewer), type=TweetsPage
+        await _body(starling, "/api/starling/v1/timeline/home", viewer), type=TweetsPage
     )
     mine = msgspec.json.decode(
-        await _body(starling, f"/api/v1/users/{author.id}/tweets", None), type=TweetsPage
+        await _body(starling, f"/api/starling/v1/users/{author.id}/tweets", None), type=TweetsPage
     )
-    one = msgspec.json.decode(await _body(starling, f"/api/v1/tweets/{quote}", None), type=TweetOut)
+    one = msgspec.json.decode(await _body(starling, f"/api/starling/v1/tweets/{quote}", None), type=TweetOut)
 
     assert [t.text for t in home.tweets] == [
         'quotes "and" \\ escapes \u2603',
@@ -60,7 +60,7 @@ async def test_every_tweet_body_has_the_documented_shape(starling: Harness) -> N
     assert one.viewer is None
     assert one.metrics.likes == 1
     assert one.quote_tweet_id == str(reply)
-    raw: dict[str, Any] = msgspec.json.decode(await _body(starling, f"/api/v1/tweets/{root}", None))
+    raw: dict[str, Any] = msgspec.json.decode(await _body(starling, f"/api/starling/v1/tweets/{root}", None))
     assert "viewer" not in raw
     assert raw["hashtags"] == ["tags"]
     assert raw["mentions"] == ["mentions"]
@@ -76,7 +76,7 @@ async def test_a_new_display_name_shows_on_tweets_read_before(starling: Harness)
     )
 
     r = await starling.client.patch(
-        "/api/v1/users/me", json={"display_name": "Renamed"}, headers=author.headers
+        "/api/starling/v1/users/me", json={"display_name": "Renamed"}, headers=author.headers
     )
     assert r.status_code == 200
 
@@ -104,7 +104,7 @@ async def test_counts_changed_here_show_at_once(starling: Harness) -> None:
     assert (await starling.tweet(tweet_id))["metrics"] == {"likes": 0, "retweets": 0, "replies": 0}
     assert (await starling.tweet(reply_to))["metrics"]["replies"] == 0
 
-    await starling.client.post(f"/api/v1/tweets/{tweet_id}/like", headers=fan.headers)
+    await starling.client.post(f"/api/starling/v1/tweets/{tweet_id}/like", headers=fan.headers)
     retweet = await starling.retweet(fan, tweet_id)
     reply = await starling.post(fan, "a reply", reply_to=reply_to)
     assert (await starling.tweet(tweet_id))["metrics"] == {"likes": 1, "retweets": 1, "replies": 0}
@@ -118,10 +118,10 @@ async def test_counts_changed_here_show_at_once(starling: Harness) -> None:
 
 async def test_a_remembered_token_is_refused_once_it_expires(starling: Harness) -> None:
     viewer = await starling.register()
-    assert (await starling.client.get("/api/v1/timeline/home", headers=viewer.headers)).is_success
+    assert (await starling.client.get("/api/starling/v1/timeline/home", headers=viewer.headers)).is_success
 
     await starling.advance(starling.core.settings.token_ttl_s * 1000)
 
-    r = await starling.client.get("/api/v1/timeline/home", headers=viewer.headers)
+    r = await starling.client.get("/api/starling/v1/timeline/home", headers=viewer.headers)
     assert r.status_code == 401
     assert r.json()["error"]["code"] == "unauthorized"

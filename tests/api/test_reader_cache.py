@@ -83,7 +83,7 @@ async def test_follow_mute_and_block_through_the_api_are_seen_on_the_next_read(
 
     await starling.mute(viewer, star)
     assert await starling.home_ids(viewer) == [from_friend]
-    r = await starling.client.delete(f"/api/v1/users/{star.id}/mute", headers=viewer.headers)
+    r = await starling.client.delete(f"/api/starling/v1/users/{star.id}/mute", headers=viewer.headers)
     assert r.status_code == 200, r.text
     assert await starling.home_ids(viewer) == [from_star, from_friend]
 
@@ -276,7 +276,7 @@ async def test_a_celebrity_tweet_posted_through_another_api_process_shows_before
         apps.mark()
 
         r = await apps.there.client.post(
-            "/api/v1/tweets", json={"text": "from there"}, headers=star.headers
+            "/api/starling/v1/tweets", json={"text": "from there"}, headers=star.headers
         )
         assert r.status_code == 201, r.text
         await apps.applied_since_mark()
@@ -320,7 +320,7 @@ async def test_a_profile_change_through_another_api_process_shows_before_the_ttl
         apps.mark()
 
         r = await apps.there.client.patch(
-            "/api/v1/users/me", json={"display_name": "Renamed"}, headers=author.headers
+            "/api/starling/v1/users/me", json={"display_name": "Renamed"}, headers=author.headers
         )
         assert r.status_code == 200, r.text
         await apps.applied_since_mark()

@@ -32,7 +32,7 @@ async def search(
     if limit is not None:
         params["limit"] = limit
     r = await starling.client.get(
-        "/api/v1/search/tweets", params=params, headers=viewer.headers if viewer else {}
+        "/api/starling/v1/search/tweets", params=params, headers=viewer.headers if viewer else {}
     )
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
@@ -129,9 +129,9 @@ async def test_results_hide_blocked_and_muted_authors_and_carry_viewer_flags(
     muted_tweet = await starling.post(muted, f"muted {word}")
     liked_tweet = await starling.post(liked, f"liked {word}")
     for path in (f"/users/{blocked.id}/block", f"/users/{muted.id}/mute"):
-        r = await starling.client.post(f"/api/v1{path}", headers=viewer.headers)
+        r = await starling.client.post(f"/api/starling/v1{path}", headers=viewer.headers)
         assert r.status_code == 200, r.text
-    r = await starling.client.post(f"/api/v1/tweets/{liked_tweet}/like", headers=viewer.headers)
+    r = await starling.client.post(f"/api/starling/v1/tweets/{liked_tweet}/like", headers=viewer.headers)
     assert r.status_code == 200, r.text
     await starling.drain()
 
@@ -150,13 +150,13 @@ async def test_users_are_found_by_prefix_of_username_or_display_name(starling: H
     longer = await starling.register(f"{stem}_watch")
     other = await starling.register()
     r = await starling.client.patch(
-        "/api/v1/users/me", json={"display_name": f"{stem.upper()} Relief"}, headers=other.headers
+        "/api/starling/v1/users/me", json={"display_name": f"{stem.upper()} Relief"}, headers=other.headers
     )
     assert r.status_code == 200, r.text
     await starling.register()  # matches nothing
 
     async def users(q: str, **params: Any) -> dict[str, Any]:
-        r = await starling.client.get("/api/v1/search/users", params={"q": q, **params})
+        r = await starling.client.get("/api/starling/v1/search/users", params={"q": q, **params})
         assert r.status_code == 200, r.text
         body: dict[str, Any] = r.json()
         return body
@@ -187,22 +187,22 @@ async def test_users_are_found_by_prefix_of_username_or_display_name(starling: H
 
 async def test_bad_queries_are_422_with_the_error_shape(starling: Harness) -> None:
     cases: list[tuple[str, dict[str, Any], str]] = [
-        ("/api/v1/search/tweets", {}, "invalid_query"),
-        ("/api/v1/search/tweets", {"q": "   "}, "invalid_query"),
-        ("/api/v1/search/tweets", {"q": "!!! ..."}, "invalid_query"),
-        ("/api/v1/search/tweets", {"q": "from:"}, "invalid_query"),
-        ("/api/v1/search/tweets", {"q": "from:a from:b"}, "invalid_query"),
-        ("/api/v1/search/tweets", {"q": "from:not-a-name"}, "invalid_query"),
-        ("/api/v1/search/tweets", {"q": "x" * 501}, "invalid_query"),
-        ("/api/v1/search/tweets", {"q": "flood\x00"}, "invalid_characters"),
-        ("/api/v1/search/tweets", {"q": "flood", "cursor": "%%%"}, "invalid_cursor"),
-        ("/api/v1/search/tweets", {"q": "flood", "limit": "0"}, "invalid_limit"),
-        ("/api/v1/search/users", {}, "invalid_query"),
-        ("/api/v1/search/users", {"q": "@"}, "invalid_query"),
-        ("/api/v1/search/users", {"q": "x" * 51}, "invalid_query"),
-        ("/api/v1/search/users", {"q": "x", "cursor": "nope!"}, "invalid_cursor"),
-        ("/api/v1/trends", {"limit": "0"}, "invalid_limit"),
-        ("/api/v1/trends", {"limit": "many"}, "invalid_limit"),
+        ("/api/starling/v1/search/tweets", {}, "invalid_query"),
+        ("/api/starling/v1/search/tweets", {"q": "   "}, "invalid_query"),
+        ("/api/starling/v1/search/tweets", {"q": "!!! ..."}, "invalid_query"),
+        ("/api/starling/v1/search/tweets", {"q": "from:"}, "invalid_query"),
+        ("/api/starling/v1/search/tweets", {"q": "from:a from:b"}, "invalid_query"),
+        ("/api/starling/v1/search/tweets", {"q": "from:not-a-name"}, "invalid_query"),
+        ("/api/starling/v1/search/tweets", {"q": "x" * 501}, "invalid_query"),
+        ("/api/starling/v1/search/tweets", {"q": "flood\x00"}, "invalid_characters"),
+        ("/api/starling/v1/search/tweets", {"q": "flood", "cursor": "%%%"}, "invalid_cursor"),
+        ("/api/starling/v1/search/tweets", {"q": "flood", "limit": "0"}, "invalid_limit"),
+        ("/api/starling/v1/search/users", {}, "invalid_query"),
+        ("/api/starling/v1/search/users", {"q": "@"}, "invalid_query"),
+        ("/api/starling/v1/search/users", {"q": "x" * 51}, "invalid_query"),
+        ("/api/starling/v1/search/users", {"q": "x", "cursor": "nope!"}, "invalid_cursor"),
+        ("/api/starling/v1/trends", {"limit": "0"}, "invalid_limit"),
+        ("/api/starling/v1/trends", {"limit": "many"}, "invalid_limit"),
     ]
     for path, params, code in cases:
         r = await starling.client.get(path, params=params)

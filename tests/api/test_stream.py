@@ -1,4 +1,4 @@
-"""``GET /api/v1/stream`` (Server-Sent Events) through the HTTP API, on both
+"""``GET /api/starling/v1/stream`` (Server-Sent Events) through the HTTP API, on both
 configurations: a followee's (pushed) tweet, a celebrity's (pulled) tweet and a
 notification arrive live; ``Last-Event-ID`` replays what was missed; hidden authors
 never appear.
@@ -95,7 +95,7 @@ async def open_stream(
     transport = StreamingASGITransport(create_app(starling.core))
     async with (
         httpx.AsyncClient(transport=transport, base_url="http://starling.test") as client,
-        client.stream("GET", "/api/v1/stream", headers=headers) as response,
+        client.stream("GET", "/api/starling/v1/stream", headers=headers) as response,
     ):
         assert response.status_code == 200, await response.aread()
         assert response.headers["content-type"].startswith("text/event-stream")
@@ -180,12 +180,12 @@ async def test_muted_and_blocking_authors_never_appear_on_the_stream(starling: H
     alice, muted, blocker, friend = [await starling.register() for _ in range(4)]
     for author in (muted, blocker, friend):
         await starling.follow(alice, author)
-    r = await starling.client.post(f"/api/v1/users/{muted.id}/mute", headers=alice.headers)
+    r = await starling.client.post(f"/api/starling/v1/users/{muted.id}/mute", headers=alice.headers)
     assert r.status_code == 200
     async with open_stream(starling, alice) as stream:
         await starling.post(muted, "you will not see this")
         await starling.post(muted, f"nor this mention @{alice.username}")
-        r = await starling.client.post(f"/api/v1/users/{alice.id}/block", headers=blocker.headers)
+        r = await starling.client.post(f"/api/starling/v1/users/{alice.id}/block", headers=blocker.headers)
         assert r.status_code == 200
         await starling.post(blocker, "nor this")
         await starling.drain()
@@ -196,12 +196,12 @@ async def test_muted_and_blocking_authors_never_appear_on_the_stream(starling: H
 
 
 async def test_the_stream_needs_a_token_and_a_valid_last_event_id(starling: Harness) -> None:
-    r = await starling.client.get("/api/v1/stream")
+    r = await starling.client.get("/api/starling/v1/stream")
     assert r.status_code == 401
     assert r.json()["error"]["code"] == "unauthorized"
     alice = await starling.register()
     r = await starling.client.get(
-        "/api/v1/stream", headers={**alice.headers, "Last-Event-ID": "not-an-id"}
+        "/api/starling/v1/stream", headers={**alice.headers, "Last-Event-ID": "not-an-id"}
     )
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "invalid_last_event_id"

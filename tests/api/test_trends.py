@@ -1,6 +1,6 @@
 """Trends through the HTTP API, on both configurations: the ``trends``
 consumer counts the hashtags of posted tweets at the time their ids carry, and
-``GET /api/v1/trends`` ranks by rise against the baseline at the injected clock's now."""
+``GET /api/starling/v1/trends`` ranks by rise against the baseline at the injected clock's now."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def token() -> str:
 
 
 async def trends(starling: Harness) -> list[dict[str, Any]]:
-    r = await starling.client.get("/api/v1/trends", params={"limit": 50})
+    r = await starling.client.get("/api/starling/v1/trends", params={"limit": 50})
     assert r.status_code == 200, r.text
     found: list[dict[str, Any]] = r.json()["trends"]
     return found

@@ -96,13 +96,13 @@ async def relate(starling: Harness, cast: Cast) -> None:
 
 async def get(starling: Harness, path: str, viewer: Account, **params: Any) -> Any:
     """``GET path`` as ``viewer``: the JSON body of a 200."""
-    r = await starling.client.get(f"/api/v1{path}", params=params, headers=viewer.headers)
+    r = await starling.client.get(f"/api/starling/v1{path}", params=params, headers=viewer.headers)
     assert r.status_code == 200, (path, r.text)
     return r.json()
 
 
 async def status(starling: Harness, path: str, viewer: Account) -> int:
-    r = await starling.client.get(f"/api/v1{path}", headers=viewer.headers)
+    r = await starling.client.get(f"/api/starling/v1{path}", headers=viewer.headers)
     return r.status_code
 
 
@@ -243,7 +243,7 @@ async def bookmarks(starling: Harness, cast: Cast) -> None:
     quote = await starling.post(c, "quoting the author", quote=by_author)
     plain = await starling.post(c, "plain")
     for tweet_id in (by_author, retweet, quote, plain):  # the retweet's: the original's
-        r = await starling.client.post(f"/api/v1/tweets/{tweet_id}/bookmark", headers=v.headers)
+        r = await starling.client.post(f"/api/starling/v1/tweets/{tweet_id}/bookmark", headers=v.headers)
         assert r.status_code == 200, r.text
     await relate(starling, cast)
 

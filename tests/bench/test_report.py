@@ -206,7 +206,7 @@ async def test_bare_app_serves_the_canned_page_of_the_asked_size() -> None:
     assert len(canned_page(15_000)) == 15_000
     transport = httpx.ASGITransport(app=bare_app)
     async with httpx.AsyncClient(transport=transport, base_url="http://bare") as client:
-        response = await client.get("/api/v1/timeline/home?limit=50")
+        response = await client.get("/api/starling/v1/timeline/home?limit=50")
     assert response.status_code == 200
     assert response.json()["tweets"] == []
     assert len(response.content) == 15_000  # STARLING_BENCH_PAGE_BYTES unset: the default

@@ -53,7 +53,7 @@ from starling.services.rate_limits import Verdict
 
 RateClass = Literal["reads", "posts", "follows", "engagement", "media", "registrations", "logins"]
 
-API = "/api/v1"
+API = "/api/starling/v1"
 ROUTE_CLASSES: dict[tuple[str, str], RateClass] = {
     ("POST", f"{API}/users"): "registrations",
     ("POST", f"{API}/auth/token"): "logins",

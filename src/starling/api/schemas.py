@@ -210,7 +210,7 @@ def user_summary(user: User) -> UserSummary:
 
 def media_out(item: Media) -> MediaOut:
     """The media JSON of an upload or attachment."""
-    url = f"/api/v1/media/{item.id}"
+    url = f"/api/starling/v1/media/{item.id}"
     return MediaOut(
         media_id=str(item.id),
         type="photo",

@@ -158,7 +158,7 @@ class _Driver:
         if kind == READ:
             reader = pick(p.readers, p.reader_cum, draw)
             return await self.client.get(
-                "/api/v1/timeline/home",
+                "/api/starling/v1/timeline/home",
                 params={"limit": PAGE_LIMIT},
                 headers=self._headers(reader),
             )
@@ -170,7 +170,7 @@ class _Driver:
             else:
                 author = p.top_celebrity
             return await self.client.post(
-                "/api/v1/tweets", json={"text": self._text(draw)}, headers=self._headers(author)
+                "/api/starling/v1/tweets", json={"text": self._text(draw)}, headers=self._headers(author)
             )
         if kind == LIKE:
             if not self.tweet_ids:
@@ -178,7 +178,7 @@ class _Driver:
             liker = pick(p.readers, p.reader_cum, draw)
             tweet_id = self.tweet_ids[int(draw * len(self.tweet_ids))]
             return await self.client.post(
-                f"/api/v1/tweets/{tweet_id}/like", headers=self._headers(liker)
+                f"/api/starling/v1/tweets/{tweet_id}/like", headers=self._headers(liker)
             )
         if kind == FOLLOW:
             follower = pick(p.readers, p.reader_cum, draw)
@@ -186,7 +186,7 @@ class _Driver:
             if followee.user_id == follower.user_id:
                 return None
             return await self.client.post(
-                f"/api/v1/users/{followee.user_id}/follow", headers=self._headers(follower)
+                f"/api/starling/v1/users/{followee.user_id}/follow", headers=self._headers(follower)
             )
         raise ValueError(f"unknown request kind {kind!r}")
 
@@ -305,7 +305,7 @@ async def sweep(job: DriverJob) -> DriverResult:
                 started_at = time.monotonic()
                 try:
                     response = await client.get(
-                        "/api/v1/timeline/home",
+                        "/api/starling/v1/timeline/home",
                         params={"limit": PAGE_LIMIT},
                         headers=driver._headers(readers[index]),
                     )

@@ -335,7 +335,7 @@ def _write_costs(ctx: _Context, console: Console) -> list[WriteCost]:
                 ctx.drain(PROBE_TIMEOUT_S)  # quiescent: the probe's fan-out queues behind nothing
                 before = ctx.snapshot()
                 response = client.post(
-                    "/api/v1/tweets",
+                    "/api/starling/v1/tweets",
                     json={"text": f"write-cost probe of {bucket}"},
                     headers={"Authorization": f"Bearer {ctx.tokens[author.user_id]}"},
                 )
@@ -413,7 +413,7 @@ def _fanout_throughput(ctx: _Context, console: Console) -> FanoutThroughput:
     with httpx.Client(base_url=ctx.server.base_url, timeout=30.0) as client:
         for i in range(THROUGHPUT_TWEETS):
             response = client.post(
-                "/api/v1/tweets",
+                "/api/starling/v1/tweets",
                 json={"text": f"fan-out throughput probe {i}"},
                 headers={"Authorization": f"Bearer {ctx.tokens[author.user_id]}"},
             )

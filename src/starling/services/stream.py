@@ -1,5 +1,5 @@
 """Live streams of readers (Server-Sent Events): what the API's
-``GET /api/v1/stream`` sends. Publishing: :mod:`starling.services.live`.
+``GET /api/starling/v1/stream`` sends. Publishing: :mod:`starling.services.live`.
 
 :meth:`StreamService.open` subscribes to the reader's channels (their own ``user:``
 channel and the ``author:`` channels of the celebrities they follow) *before* it

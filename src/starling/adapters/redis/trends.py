@@ -1,7 +1,7 @@
 """``TrendCounter`` on Redis: hashtag counts every API node and worker shares.
 
 The worker processes count (the ``trends`` consumer group); any API process answers
-``GET /api/v1/trends`` from the same keys. Layout, under ``<namespace>:trends:{trends}:``:
+``GET /api/starling/v1/trends`` from the same keys. Layout, under ``<namespace>:trends:{trends}:``:
 
 - ``m:<minute>``: sorted set tag → tweets in that 1-minute bucket (minute = Unix ms //
   bucket_ms), expiring ``window + 2 buckets`` after its last write;

@@ -25,7 +25,7 @@ from starling.domain.errors import UserNotFound
 
 
 class AccountsController(Controller):
-    path = "/api/v1"
+    path = "/api/starling/v1"
     tags = ["accounts"]
 
     @post("/users", status_code=201, summary="Register an account")

@@ -18,7 +18,7 @@ def _like_out(state: LikeState) -> LikeOut:
 
 
 class EngagementController(Controller):
-    path = "/api/v1"
+    path = "/api/starling/v1"
     tags = ["engagement"]
 
     @post("/tweets/{tweet_id:str}/like", status_code=200, summary="Like a tweet (idempotent)")

@@ -15,7 +15,7 @@ from starling.domain.model import Page, User
 
 
 class GraphController(Controller):
-    path = "/api/v1/users/{user_id:str}"
+    path = "/api/starling/v1/users/{user_id:str}"
     tags = ["graph"]
 
     @post("/follow", status_code=200, summary="Follow a user (idempotent)")

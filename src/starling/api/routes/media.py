@@ -30,7 +30,7 @@ def _too_large(request: Request[Any, Any, Any], exc: Exception) -> Response[Erro
 
 
 class MediaController(Controller):
-    path = "/api/v1/media"
+    path = "/api/starling/v1/media"
     tags = ["media"]
 
     @post(

@@ -86,7 +86,7 @@ def notification_json(entry: NotificationEntry, engagement: Engagement) -> Notif
 
 # --- routes --------------------------------------------------------------------------------
 class ModerationController(Controller):
-    path = "/api/v1"
+    path = "/api/starling/v1"
     tags = ["moderation"]
 
     @post("/users/{user_id:str}/block", status_code=200, summary="Block a user (idempotent)")

@@ -32,7 +32,7 @@ def _query(q: str | None) -> str:
 
 
 class SearchController(Controller):
-    path = "/api/v1"
+    path = "/api/starling/v1"
     tags = ["discovery"]
 
     @get(

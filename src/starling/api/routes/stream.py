@@ -1,7 +1,7 @@
-"""The live stream: ``GET /api/v1/stream`` (Server-Sent Events).
+"""The live stream: ``GET /api/starling/v1/stream`` (Server-Sent Events).
 
 Events: ``event: tweet`` (a new home-timeline item; data is the Tweet JSON) and
-``event: notification`` (data is a notification as in ``GET /api/v1/notifications``),
+``event: notification`` (data is a notification as in ``GET /api/starling/v1/notifications``),
 each with ``id:`` its snowflake; a ``: heartbeat`` comment every
 ``STARLING_STREAM_HEARTBEAT_S`` seconds of silence; a ``: connected`` comment once the
 stream listens. Reconnecting with ``Last-Event-ID`` replays what was missed (see
@@ -74,7 +74,7 @@ async def _events(stream: LiveStream) -> AsyncIterator[ServerSentEventMessage]:
 
 
 class StreamController(Controller):
-    path = "/api/v1"
+    path = "/api/starling/v1"
     tags = ["stream"]
 
     @get("/stream", summary="Live home-timeline tweets and notifications (Server-Sent Events)")

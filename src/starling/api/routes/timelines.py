@@ -12,7 +12,7 @@ from starling.domain.errors import UserNotFound
 
 
 class TimelinesController(Controller):
-    path = "/api/v1"
+    path = "/api/starling/v1"
     tags = ["timelines"]
 
     @get(

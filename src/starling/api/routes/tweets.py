@@ -21,7 +21,7 @@ from starling.domain.errors import TweetNotFound
 
 
 class TweetsController(Controller):
-    path = "/api/v1/tweets"
+    path = "/api/starling/v1/tweets"
     tags = ["tweets"]
 
     @post(
