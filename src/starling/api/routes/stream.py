@@ -83,11 +83,7 @@ class StreamController(Controller):
     ) -> ServerSentEvent:
         last_event_id = parse_last_event_id(request.headers.get("last-event-id"))
         try:
-            stream = await core.stream.open(
-                viewer_id=viewer_id,
-                last_event_id=last_event_id,
-                heartbeat_s=core.settings.stream_heartbeat_s,
-            )
+            stream = await core.stream.open(viewer_id=viewer_id, last_event_id=last_event_id)
         except BackendUnavailable as exc:
             raise ApiError(503, "live_unavailable", "Live updates are unavailable.") from exc
         # The background task closes a stream whose client left before it was iterated
