@@ -42,6 +42,7 @@ from starling.services.live import LivePublisher
 from starling.services.media import MediaService
 from starling.services.moderation import ModerationService
 from starling.services.notifications import NotificationService
+from starling.services.oauth import OAuthService
 from starling.services.rate_limits import RateLimiter, rate_limiter_for
 from starling.services.read_pipeline import ReadPipeline
 from starling.services.search import SearchService
@@ -91,6 +92,8 @@ class App:
     search: SearchService
     trend_counter: TrendCounter
     trends: TrendService
+    oauth: OAuthService
+    """OAuth applications, grants and revocation (the Mastodon-compatible API)."""
     run_workers: bool
     rate_limiter: RateLimiter | None = None
     """Request budgets of the HTTP surfaces; None with ``rate_limits=off``."""
@@ -227,6 +230,21 @@ async def build(
                 fanout=feed, notifications=notifications, search=search, trends=trends
             ),
         )
+    accounts = AccountService(
+        store=store,
+        ids=ids,
+        clock=clock,
+        passwords=Passwords(
+            time_cost=settings.argon2_time_cost,
+            memory_kib=settings.argon2_memory_kib,
+            workers=settings.password_hash_workers or os.cpu_count() or 1,
+            queue=settings.password_hash_queue,
+        ),
+        tokens=Tokens(secret, ttl_s=settings.token_ttl_s, clock=clock, ids=ids),
+        feed=feed,
+        event_log=event_log,
+        media_store=media_store,
+    )
     return App(
         settings=settings,
         rules=rules,
@@ -237,21 +255,7 @@ async def build(
         tweet_cache=tweet_cache,
         event_log=event_log,
         ids=ids,
-        accounts=AccountService(
-            store=store,
-            ids=ids,
-            clock=clock,
-            passwords=Passwords(
-                time_cost=settings.argon2_time_cost,
-                memory_kib=settings.argon2_memory_kib,
-                workers=settings.password_hash_workers or os.cpu_count() or 1,
-                queue=settings.password_hash_queue,
-            ),
-            tokens=Tokens(secret, ttl_s=settings.token_ttl_s, clock=clock, ids=ids),
-            feed=feed,
-            event_log=event_log,
-            media_store=media_store,
-        ),
+        accounts=accounts,
         tweets=TweetService(
             store=store,
             event_log=event_log,
@@ -300,6 +304,7 @@ async def build(
         search=search,
         trend_counter=trend_counter,
         trends=trends,
+        oauth=OAuthService(store=store, accounts=accounts, ids=ids, clock=clock),
         run_workers=run_workers,
         rate_limiter=rate_limiter_for(settings, clock),
     )
