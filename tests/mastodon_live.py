@@ -194,13 +194,13 @@ def embedded_env(tmp: Path, **settings: Any) -> dict[str, str]:
     return {f"STARLING_{k.upper()}": str(v) for k, v in values.items()}
 
 
-@pytest.fixture(scope="module", params=["embedded", "scale-out"])
-def live(
+@pytest.fixture(name="live", scope="module", params=["embedded", "scale-out"])
+def live_fixture(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LiveServer]:
     """A live Starling (``starling serve`` on a free port) with the API tests' small
     celebrity threshold, in both configurations, shared by a test module (its tests
-    register new users). Test modules import it: ``from mastodon_live import live``."""
+    register new users). Test modules import it: ``from mastodon_live import live_fixture``."""
     from conftest import FAST_ARGON2, TEST_THRESHOLD
 
     tmp = tmp_path_factory.mktemp("live")

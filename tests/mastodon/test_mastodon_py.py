@@ -17,11 +17,11 @@ from urllib.parse import parse_qs, urlparse
 
 import httpx
 import pytest
-from mastodon import Mastodon, StreamListener
 from PIL import Image
 
 from conftest import TEST_THRESHOLD
-from mastodon_live import LiveServer, User, live  # noqa: F401
+from mastodon import Mastodon, StreamListener
+from mastodon_live import LiveServer, User, live_fixture  # noqa: F401
 
 SCOPES = ["read", "write", "follow", "push"]
 
@@ -94,7 +94,9 @@ def test_an_app_logs_in_with_a_password_and_verifies_its_credentials(live: LiveS
     user = live.register()
     api = logged_in(live, user)
     me = api.account_verify_credentials()
-    assert me.id == user.id and me.username == user.username and me.acct == user.username
+    assert me.id == user.id
+    assert me.username == user.username
+    assert me.acct == user.username
     assert me.source.note == ""
 
 
@@ -165,7 +167,8 @@ def test_posting_replying_with_an_image_engaging_and_deleting(live: LiveServer) 
     assert first.url == f"{live.base_url}/@{alice.username}/{first.id}"
 
     media = b.media_post(io.BytesIO(_png()), mime_type="image/png", file_name="red.png")
-    assert media.type == "image" and media.meta.original.width == 64
+    assert media.type == "image"
+    assert media.meta.original.width == 64
     reply = b.status_post("Nice <b>one</b>", in_reply_to_id=first.id, media_ids=[media.id])
     assert reply.in_reply_to_id == first.id
     assert reply.in_reply_to_account_id == alice.id
@@ -174,22 +177,26 @@ def test_posting_replying_with_an_image_engaging_and_deleting(live: LiveServer) 
     assert httpx.get(reply.media_attachments[0].url).content == _png()
 
     reblog = b.status_reblog(first.id)
-    assert reblog.reblog.id == first.id and reblog.reblogged is True
+    assert reblog.reblog.id == first.id
+    assert reblog.reblogged is True
     favourited = b.status_favourite(first.id)
-    assert favourited.favourited is True and favourited.favourites_count == 1
+    assert favourited.favourited is True
+    assert favourited.favourites_count == 1
     bookmarked = b.status_bookmark(first.id)
     assert bookmarked.bookmarked is True
     assert [s.id for s in b.bookmarks()] == [first.id]
     seen = b.status(first.id)
     assert (seen.favourited, seen.reblogged, seen.bookmarked) == (True, True, True)
-    assert seen.reblogs_count == 1 and seen.replies_count == 1
+    assert seen.reblogs_count == 1
+    assert seen.replies_count == 1
 
     context = a.status_context(first.id)
     assert [s.id for s in context.descendants] == [reply.id]
     assert [s.id for s in a.status_context(reply.id).ancestors] == [first.id]
 
     deleted = b.status_delete(reply.id)
-    assert deleted.id == reply.id and deleted.text == "Nice <b>one</b>"
+    assert deleted.id == reply.id
+    assert deleted.text == "Nice <b>one</b>"
     with pytest.raises(Exception, match="404"):
         a.status(reply.id)
 
@@ -249,7 +256,8 @@ def test_follow_notifications_and_search(live: LiveServer) -> None:
     notes = a.notifications()
     assert [n.type for n in notes] == ["mention", "reblog", "favourite", "follow"]
     assert all(n.account.id == bob.id for n in notes)
-    assert notes[1].status.id == mine.id and notes[2].status.id == mine.id
+    assert notes[1].status.id == mine.id
+    assert notes[2].status.id == mine.id
     only = a.notifications(types=["favourite", "follow"])
     assert [n.type for n in only] == ["favourite", "follow"]
     mentions = b.notifications(exclude_types=["follow", "favourite", "reblog"])
