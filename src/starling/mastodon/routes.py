@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
 from litestar import Request, Response, delete, get, patch, post
+from litestar.params import FromPath
 
 from starling.api.deps import Core
 from starling.domain.errors import DomainError, TweetNotFound, UserNotFound
@@ -251,7 +252,7 @@ async def _relationship(core: Core, uid: int, other: int) -> Relationship:
     summary="An account",
     responses={**d.ACCOUNT_DOC, **ERR_READ},
 )
-async def account(request: Req, core: Core, account_id: str) -> Response[bytes]:
+async def account(request: Req, core: Core, account_id: FromPath[str]) -> Response[bytes]:
     (await auth(request, core)).may("read:accounts")
     user = await _user(core, account_id)
     return json(await _renderer(request, core).account_read(user))
@@ -262,7 +263,7 @@ async def account(request: Req, core: Core, account_id: str) -> Response[bytes]:
     summary="An account's statuses (exclude_replies, exclude_reblogs, only_media, pinned)",
     responses={**d.STATUSES_DOC, **ERR_READ},
 )
-async def account_statuses(request: Req, core: Core, account_id: str) -> Response[bytes]:
+async def account_statuses(request: Req, core: Core, account_id: FromPath[str]) -> Response[bytes]:
     viewer = (await auth(request, core)).may("read:statuses")
     p = await params(request)
     paged = paging(p)
@@ -322,7 +323,7 @@ async def _accounts_list(
     summary="An account's followers",
     responses={**d.ACCOUNTS_DOC, **ERR_READ},
 )
-async def followers(request: Req, core: Core, account_id: str) -> Response[bytes]:
+async def followers(request: Req, core: Core, account_id: FromPath[str]) -> Response[bytes]:
     (await auth(request, core)).may("read:accounts")
     paged = paging(await params(request), default=40, maximum=80)
     found = await core.graph.followers(
@@ -336,7 +337,7 @@ async def followers(request: Req, core: Core, account_id: str) -> Response[bytes
     summary="The accounts an account follows",
     responses={**d.ACCOUNTS_DOC, **ERR_READ},
 )
-async def following(request: Req, core: Core, account_id: str) -> Response[bytes]:
+async def following(request: Req, core: Core, account_id: FromPath[str]) -> Response[bytes]:
     (await auth(request, core)).may("read:accounts")
     paged = paging(await params(request), default=40, maximum=80)
     found = await core.graph.following(
@@ -356,7 +357,7 @@ def _relation_route(
         opt={"rate_limit": rate},
         name=path,
     )
-    async def handler(request: Req, core: Core, account_id: str) -> Response[bytes]:
+    async def handler(request: Req, core: Core, account_id: FromPath[str]) -> Response[bytes]:
         uid = (await auth(request, core)).need(scope)
         await params(request)  # a body, if any, must be well-formed
         other = need_id(account_id)
@@ -467,7 +468,7 @@ async def create_status(request: Req, core: Core) -> Response[bytes]:
 
 
 @get("/api/v1/statuses/{status_id:str}", summary="A status", responses={**d.STATUS_DOC, **ERR_READ})
-async def status(request: Req, core: Core, status_id: str) -> Response[bytes]:
+async def status(request: Req, core: Core, status_id: FromPath[str]) -> Response[bytes]:
     viewer = (await auth(request, core)).may("read:statuses")
     return await _status_response(request, core, need_id(status_id), viewer)
 
@@ -479,7 +480,7 @@ async def status(request: Req, core: Core, status_id: str) -> Response[bytes]:
     responses={**d.STATUS_DOC, **ERR_WRITE},
     opt={"rate_limit": "posts"},
 )
-async def delete_status(request: Req, core: Core, status_id: str) -> Response[bytes]:
+async def delete_status(request: Req, core: Core, status_id: FromPath[str]) -> Response[bytes]:
     uid = (await auth(request, core)).need("write:statuses")
     tweet_id = need_id(status_id)
     read = await core.reads.read(tweet_id, viewer_id=uid)
@@ -494,7 +495,7 @@ async def delete_status(request: Req, core: Core, status_id: str) -> Response[by
     summary="Ancestors and descendants of a status",
     responses={**d.CONTEXT_DOC, **ERR_READ},
 )
-async def context(request: Req, core: Core, status_id: str) -> Response[bytes]:
+async def context(request: Req, core: Core, status_id: FromPath[str]) -> Response[bytes]:
     viewer = (await auth(request, core)).may("read:statuses")
     found = await core.conversations.context(tweet_id=need_id(status_id), viewer_id=viewer)
     r = _renderer(request, core)
@@ -537,7 +538,7 @@ def _status_action(
         opt={"rate_limit": rate},
         name=path,
     )
-    async def handler(request: Req, core: Core, status_id: str) -> Response[bytes]:
+    async def handler(request: Req, core: Core, status_id: FromPath[str]) -> Response[bytes]:
         uid = (await auth(request, core)).need(scope)
         await params(request)
         shown = await act(core, uid, need_id(status_id))
@@ -624,7 +625,7 @@ async def home(request: Req, core: Core) -> Response[bytes]:
     summary="Statuses with a hashtag, newest first",
     responses={**d.STATUSES_DOC, **ERR_READ},
 )
-async def tag_timeline(request: Req, core: Core, hashtag: str) -> Response[bytes]:
+async def tag_timeline(request: Req, core: Core, hashtag: FromPath[str]) -> Response[bytes]:
     viewer = (await auth(request, core)).may("read:statuses")
     paged = paging(await params(request))
     tag = hashtag.lstrip("#")
@@ -727,7 +728,7 @@ async def _notification_page(
     summary="One notification",
     responses={**d.NOTIFICATION_DOC, **ERR_READ},
 )
-async def notification(request: Req, core: Core, notification_id: str) -> Response[bytes]:
+async def notification(request: Req, core: Core, notification_id: FromPath[str]) -> Response[bytes]:
     uid = (await auth(request, core)).need("read:notifications")
     found = await core.reads.notification(need_id(notification_id), viewer_id=uid)
     if found is None:
@@ -816,7 +817,7 @@ async def upload(request: Req, core: Core) -> Response[bytes]:
     summary="An upload of one's own",
     responses={**d.MEDIA_DOC, **ERR_READ},
 )
-async def media(request: Req, core: Core, media_id: str) -> Response[bytes]:
+async def media(request: Req, core: Core, media_id: FromPath[str]) -> Response[bytes]:
     uid = (await auth(request, core)).need("write:media")
     item = await core.media.get(media_id=need_id(media_id))
     if item.owner_id != uid:

@@ -142,17 +142,33 @@ async def streaming_socket(socket: WebSocket[Any, Any, Any], core: Core) -> None
         await socket.send_text(_encode({"error": exc.message}).decode())
         await socket.close(code=4001 if exc.status == 401 else 4003)
         return
+    try:
+        # Listening before the handshake completes: whatever happens once the client
+        # holds an open socket reaches it.
+        stream = await _open(core, uid)
+    except MastoError as exc:
+        await socket.accept()
+        await socket.send_text(_encode({"error": exc.message}).decode())
+        await socket.close(code=1011)
+        return
+    try:
+        await _serve_socket(socket, core, uid, stream, protocol)
+    finally:
+        await stream.close()
+
+
+async def _serve_socket(
+    socket: WebSocket[Any, Any, Any],
+    core: Core,
+    uid: int,
+    stream: LiveStream,
+    protocol: str | None,
+) -> None:
     await socket.accept(subprotocols=protocol.split(",")[0].strip() if protocol else None)
     subscribed: set[str] = set()
     first = socket.query_params.get("stream")
     if first in STREAMS:
         subscribed.add(first)
-    try:
-        stream = await _open(core, uid)
-    except MastoError as exc:
-        await socket.send_text(_encode({"error": exc.message}).decode())
-        await socket.close(code=1011)
-        return
     scheme = "https" if socket.url.scheme == "wss" else "http"
     host = socket.headers.get("host", socket.url.netloc)
     renderer = Renderer(base=f"{scheme}://{host}", store=core.store)
@@ -197,7 +213,6 @@ async def streaming_socket(socket: WebSocket[Any, Any, Any], core: Core) -> None
         sender.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await sender
-        await stream.close()
 
 
 HANDLERS: Final = [user_stream, notification_stream, health, streaming_socket]
