@@ -3,7 +3,7 @@ served beside Starling's own API on the same services and read pipeline, so that
 unmodified Mastodon clients (Mastodon.py, toot, ...) work. See docs/mastodon.md.
 
 :func:`router` is what the application mounts: every route tagged ``mastodon``, answering
-errors as ``{"error": "..."}``, rate-limited as ``reads`` unless a route says otherwise.
+errors as ``{"error": "..."}``, rate-limited as ``reads`` unless a route says otherwise (a refusal in Mastodon's shape).
 """
 
 from __future__ import annotations
@@ -46,5 +46,5 @@ def router() -> Router:
         route_handlers=[*oauth.HANDLERS, *routes.HANDLERS, *streaming.HANDLERS, avatar],
         tags=["mastodon"],
         exception_handlers={Exception: http.handle},
-        opt={"rate_limit": "reads"},
+        opt={"rate_limit": "reads", "error_shape": "mastodon"},
     )
