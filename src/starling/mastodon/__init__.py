@@ -3,7 +3,8 @@ served beside Starling's own API on the same services and read pipeline, so that
 unmodified Mastodon clients (Mastodon.py, toot, ...) work. See docs/mastodon.md.
 
 :func:`router` is what the application mounts: every route tagged ``mastodon``, answering
-errors as ``{"error": "..."}``, rate-limited as ``reads`` unless a route says otherwise (a refusal in Mastodon's shape).
+errors as ``{"error": "..."}``, rate-limited as ``reads`` unless a route says otherwise
+(a refusal in Mastodon's shape too).
 """
 
 from __future__ import annotations
