@@ -30,6 +30,7 @@ from starling.api.routes.timelines import TimelinesController
 from starling.api.routes.tweets import TweetsController
 from starling.bootstrap import App, build
 from starling.config import Settings, load_settings
+from starling.mastodon import router as mastodon_router
 
 CORE = "core"
 
@@ -120,6 +121,8 @@ def create_app(core: App | None = None, *, settings: Settings | None = None) -> 
             ops.readyz_head,
             ops.metrics,
             ops.openapi_json,
+            # The Mastodon-compatible client API (docs/mastodon.md), on the same core.
+            mastodon_router(),
         ],
         dependencies={
             "core": Provide(_core, sync_to_thread=False),

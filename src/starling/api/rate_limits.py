@@ -76,6 +76,10 @@ LIMITED_PREFIXES = (f"{API}/",)
 OPT_KEY = "rate_limit"
 """The handler ``opt`` entry that declares a route's class (None: not limited)."""
 
+SHAPE_KEY = "error_shape"
+"""The handler ``opt`` entry naming the error body of a refusal: ``"mastodon"`` answers
+``{"error": "..."}`` (the Mastodon-compatible API); otherwise Starling's error object."""
+
 ACCOUNT_BUDGETS: dict[RateClass, str] = {
     "reads": "reads",
     "posts": "posts",
@@ -207,7 +211,14 @@ class RateLimitMiddleware:
         shown = min(refused or verdicts, key=lambda v: (v.remaining, -v.reset_at))
         headers = _rate_headers(shown)
         if refused:
-            await _refuse(send, rate_class, max(v.retry_after for v in refused), headers)
+            opt = getattr(handler, "opt", None) or {}
+            await _refuse(
+                send,
+                rate_class,
+                max(v.retry_after for v in refused),
+                headers,
+                mastodon=opt.get(SHAPE_KEY) == "mastodon",
+            )
             return
 
         async def with_headers(message: Message) -> None:
@@ -284,15 +295,16 @@ def _rate_headers(verdict: Verdict) -> list[tuple[bytes, bytes]]:
 
 
 async def _refuse(
-    send: Send, rate_class: RateClass, retry_after: int, headers: list[tuple[bytes, bytes]]
+    send: Send,
+    rate_class: RateClass,
+    retry_after: int,
+    headers: list[tuple[bytes, bytes]],
+    *,
+    mastodon: bool = False,
 ) -> None:
+    message = f"Too many requests of this kind ({rate_class}); retry in {retry_after} s."
     body = msgspec.json.encode(
-        ErrorOut(
-            ErrorBody(
-                "rate_limited",
-                f"Too many requests of this kind ({rate_class}); retry in {retry_after} s.",
-            )
-        )
+        {"error": message} if mastodon else ErrorOut(ErrorBody("rate_limited", message))
     )
     await send(
         {

@@ -22,7 +22,7 @@ from starling.domain.ids import SnowflakeGenerator
 from starling.domain.model import Credentials, NewUser, User
 from starling.domain.text import USERNAME_PATTERN, check_storable
 from starling.ports import AccountStore, Clock, EventLog, MediaStore, UserStore
-from starling.services.credentials import Claims, LoginGuard, Passwords, Tokens
+from starling.services.credentials import AppClaims, Claims, LoginGuard, Passwords, Tokens
 from starling.services.feed_manager import FeedManager
 
 log = logging.getLogger(__name__)
@@ -121,7 +121,14 @@ class AccountService:
             )
         )
 
-    async def login(self, *, username: str, password: str) -> tuple[str, User]:
+    async def login(
+        self,
+        *,
+        username: str,
+        password: str,
+        scopes: Sequence[str] | None = None,
+        client_id: str | None = None,
+    ) -> tuple[str, User]:
         """An access token and the user, for a username or an e-mail address (anything
         with an ``@``) and its password.
 
@@ -130,7 +137,14 @@ class AccountService:
         account is being checked or after repeated wrong passwords; ``Busy`` (503) when
         the hashing pool is full. An unknown name costs one argon2 check like a known
         one and is backed off the same way, so neither timing nor refusals tell which
-        accounts exist."""
+        accounts exist. ``scopes`` and ``client_id``: an OAuth token (the
+        Mastodon-compatible API's password grant), see :meth:`issue_token`."""
+        user = await self.check_login(username=username, password=password)
+        return self._tokens.issue(user.id, scopes=scopes, client_id=client_id), user
+
+    async def check_login(self, *, username: str, password: str) -> User:
+        """The user whose username or e-mail address and password these are, without
+        issuing a token (an OAuth authorization page). Raises like :meth:`login`."""
         login = username[:MAX_EMAIL]
         if "@" in login:
             credentials = await self._store.get_credentials_by_email(login)
@@ -145,7 +159,20 @@ class AccountService:
         user = await self._store.get_user(credentials.user_id)
         if user is None:
             raise Unauthorized("Wrong username or password.")
-        return self._tokens.issue(user.id), user
+        return user
+
+    def issue_token(self, *, user_id: int, scopes: Sequence[str], client_id: str) -> str:
+        """An OAuth access token of ``user_id`` for the client ``client_id``, limited to
+        ``scopes``; revocable like any token (:meth:`logout`)."""
+        return self._tokens.issue(user_id, scopes=scopes, client_id=client_id)
+
+    def issue_app_token(self, *, client_id: str, scopes: Sequence[str]) -> str:
+        """An application token of ``client_id`` (no user; the client-credentials grant)."""
+        return self._tokens.issue_app(client_id, scopes)
+
+    def verify_app_token(self, *, token: str) -> AppClaims:
+        """The claims of an application token. Raises ``Unauthorized``."""
+        return self._tokens.verify_app(token)
 
     async def _check(self, credentials: Credentials | None, password: str) -> bool:
         if not password or len(password) > MAX_PASSWORD:
@@ -176,6 +203,11 @@ class AccountService:
         """The user id of a bearer token. Raises ``Unauthorized`` for a token that is
         badly signed, expired, revoked, or names no existing user."""
         return (await self._claims(token)).user_id
+
+    async def authorize(self, *, token: str) -> Claims:
+        """The claims of a bearer token (user, scopes, client). Raises ``Unauthorized``
+        like :meth:`authenticate`."""
+        return await self._claims(token)
 
     async def _claims(self, token: str) -> Claims:
         claims = self._tokens.verify(token)
