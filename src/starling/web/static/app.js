@@ -184,6 +184,9 @@
     }
 
     const source = new EventSource(url);
+    // The state shows on the body (tests and curious people can tell it is connected).
+    source.addEventListener("open", function () { document.body.dataset.liveState = "open"; });
+    source.addEventListener("error", function () { document.body.dataset.liveState = "connecting"; });
     source.addEventListener("tweet", function (event) {
       if (!home || shown(event.data)) return;
       pending.add(event.data);
