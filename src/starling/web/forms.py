@@ -155,9 +155,27 @@ class AccountForms(Controller):
         )
 
     @get("/login/link", opt={"rate_limit": "logins"}, name="web:login_link")
-    async def login_link(self, core: Core, token: FromQuery[str | None] = None) -> Redirect:
+    async def login_link(
+        self,
+        request: Request[Any, Any, Any],
+        core: Core,
+        viewer: WebViewer,
+        token: FromQuery[str | None] = None,
+    ) -> Template | Redirect:
         """A one-time login link (``starling login-link``): used up here."""
-        session, _ = await core.accounts.redeem_login_link(token=token or "")
+        try:
+            session, _ = await core.accounts.redeem_login_link(token=token or "")
+        except Unauthorized as exc:
+            return await page(
+                core,
+                request,
+                viewer,
+                "error.html",
+                status_code=401,
+                title="This link does not work",
+                message=exc.message,
+                back="/login",
+            )
         return Redirect(path="/", status_code=303, cookies=[session_cookie(core, session)])
 
     @post("/logout", name="web:logout")
