@@ -7,7 +7,8 @@ page's script asks for the next items of "Load more".
 
 from __future__ import annotations
 
-from typing import Any
+import time
+from typing import Any, Final
 
 from litestar import Controller, Request, get
 from litestar.exceptions import NotFoundException
@@ -20,6 +21,7 @@ from starling.bootstrap import App
 from starling.domain.errors import Forbidden, TweetNotFound
 from starling.domain.model import User
 from starling.domain.search import InvalidQuery
+from starling.domain.trends import Trend
 from starling.services.read_pipeline import NotificationEntry, TweetPage
 from starling.web.render import TweetCard, card, cards
 from starling.web.session import Viewer
@@ -36,6 +38,24 @@ from starling.web.views import (
 )
 
 TRENDS_SHOWN = 10
+TRENDS_TTL_S: Final = 10.0
+"""Seconds one process shows the same trends: they are counted in one-minute buckets,
+and asking the counter on every page would add its cost to every home-page read."""
+
+_trends: dict[int, tuple[float, list[Trend]]] = {}
+
+
+async def current_trends(core: App) -> list[Trend]:
+    """The top :data:`TRENDS_SHOWN` trends, recomputed at most every
+    :data:`TRENDS_TTL_S` seconds per process."""
+    now = time.monotonic()
+    known = _trends.get(id(core))
+    if known is not None and known[0] > now:
+        return known[1]
+    trends = await current_trends(core)
+    _trends[id(core)] = (now + TRENDS_TTL_S, trends)
+    return trends
+
 
 VERBS = {
     "like": "liked your tweet",
@@ -92,7 +112,7 @@ class PagesController(Controller):
         posted: FromQuery[str | None] = None,
     ) -> Template:
         """The home timeline (logged in), else the welcome page with the trends."""
-        trends = await core.trends.current(limit=TRENDS_SHOWN)
+        trends = await current_trends(core)
         if viewer.user is None:
             return await page(core, request, viewer, "welcome.html", section="home", trends=trends)
         timeline = await core.timelines.home(
@@ -270,7 +290,7 @@ class PagesController(Controller):
     ) -> Template:
         """Tweets matching ``q`` (words, #tags, ``from:name``), people whose name starts
         with it, and the trends."""
-        trends = await core.trends.current(limit=TRENDS_SHOWN)
+        trends = await current_trends(core)
         query = (q or "").strip()
         common: dict[str, Any] = {"section": "search", "q": query, "trends": trends}
         if not query:
