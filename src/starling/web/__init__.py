@@ -12,6 +12,7 @@ pages; :func:`template_config` is the template engine.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any, Final
 
@@ -32,6 +33,8 @@ from starling.web.live import LiveController
 from starling.web.pages import PagesController
 from starling.web.session import Viewer
 from starling.web.views import here, provide_viewer, wants_fragment
+
+log = logging.getLogger(__name__)
 
 HERE: Final = Path(__file__).parent
 TEMPLATES: Final = HERE / "templates"
@@ -109,12 +112,17 @@ def _status(exc: Exception) -> tuple[int, str]:
 
 def handle_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     """Errors of web routes as pages (under a JSON surface's paths, the API's shape).
-    Not logged in: to the login page, coming back afterwards."""
-    if request.url.path.startswith(JSON_PREFIXES):
+    Not logged in: to the login page, coming back afterwards.
+
+    Also the app's answer to a path no route matches: a page for a browser (which asks
+    for ``text/html``), the API's JSON error object for any other client."""
+    if request.url.path.startswith(JSON_PREFIXES) or (
+        isinstance(exc, NotFoundException) and "text/html" not in request.headers.get("accept", "")
+    ):
         return api_errors.handle(request, exc)
     status, message = _status(exc)
     if status == 500:
-        api_errors.handle(request, exc)  # logs it
+        log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
     if status == 401 and request.method == "GET" and not wants_fragment(request):
         return Redirect(path="/login", query_params={"next": here(request)}, status_code=303)
     if wants_fragment(request) or request.url.path == "/live":

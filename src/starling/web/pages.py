@@ -52,7 +52,7 @@ async def current_trends(core: App) -> list[Trend]:
     known = _trends.get(id(core))
     if known is not None and known[0] > now:
         return known[1]
-    trends = await current_trends(core)
+    trends = await core.trends.current(limit=TRENDS_SHOWN)
     _trends[id(core)] = (now + TRENDS_TTL_S, trends)
     return trends
 
