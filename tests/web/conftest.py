@@ -95,10 +95,13 @@ def server(tmp_path: Path) -> Iterator[Server]:
         log.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Debian's Chromium, headless. Missing, the tests skip, or fail under
-    ``STARLING_REQUIRE_SERVICES=1`` (CI installs it)."""
+    ``STARLING_REQUIRE_SERVICES=1`` (CI installs it).
+
+    Per module, not per session: while Playwright's sync API runs, its event loop is
+    this thread's running loop, and the suite's asyncio tests could not run after it."""
     if not Path(CHROMIUM).exists():
         if services.required():
             pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
