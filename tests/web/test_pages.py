@@ -148,3 +148,48 @@ def test_tweet_text_is_escaped_and_its_entities_are_links() -> None:
     assert '<a href="/@bob">@bob</a>' in html
     assert 'href="https://x.org/a?b=1&amp;c=" rel="nofollow noopener ugc"' in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in html
+
+
+async def _post(client: httpx.AsyncClient, csrf: str, text: str) -> str:
+    answer = await client.post("/compose", data={"csrf_token": csrf, "text": text})
+    assert answer.status_code == 303, answer.text
+    return answer.headers["location"].removeprefix("/?posted=")
+
+
+@pytest.mark.parametrize(
+    "relation", ["viewer blocks author", "author blocks viewer", "viewer mutes author"]
+)
+async def test_pages_apply_the_visibility_rule(core: App, relation: str) -> None:
+    async with _client(core) as viewer, _client(core) as author, _client(core) as other:
+        v = await _sign_up(viewer, "vera")
+        a = await _sign_up(author, "arno")
+        o = await _sign_up(other, "cleo")
+        for name in ("arno", "cleo"):
+            assert (
+                await viewer.post(f"/@{name}/follow", data={"csrf_token": v})
+            ).status_code == 303
+        hidden = await _post(author, a, "by the author nobody should see #hidden")
+        shown = await _post(other, o, "by a third user everyone sees #hidden")
+        await core.event_log.drain()
+        if relation == "viewer blocks author":
+            await viewer.post("/@arno/block", data={"csrf_token": v})
+        elif relation == "viewer mutes author":
+            await viewer.post("/@arno/mute", data={"csrf_token": v})
+        else:
+            await author.post("/@vera/block", data={"csrf_token": a})
+        await core.event_log.drain()
+
+        for path in ("/", "/search?q=%23hidden"):
+            page = (await viewer.get(path)).text
+            assert f'data-tweet-id="{shown}"' in page, path
+            assert f'data-tweet-id="{hidden}"' not in page, path
+        profile = await viewer.get("/@arno")
+        tweet = await viewer.get(f"/@arno/{hidden}")
+        if relation == "author blocks viewer":
+            assert "has blocked you" in profile.text
+            assert f'data-tweet-id="{hidden}"' not in profile.text
+            assert tweet.status_code == 404
+        else:
+            # Asked for by name: shown, as the API shows it.
+            assert f'data-tweet-id="{hidden}"' in profile.text
+            assert tweet.status_code == 200
