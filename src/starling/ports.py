@@ -337,9 +337,11 @@ class AccountStore(Protocol):
         that expire after ``now_ms``, and the password-change watermark); None when no
         such user exists, so one read also answers "does the token name a user"."""
 
-    async def revoke_token(self, user_id: int, jti: int, expires_at_ms: int, now_ms: int) -> None:
+    async def revoke_token(self, user_id: int, jti: int, expires_at_ms: int, now_ms: int) -> bool:
         """Revoke the single token ``jti`` of ``user_id`` until ``expires_at_ms`` (its own
-        expiry); idempotent. Forgets the user's revocations that expired by ``now_ms``."""
+        expiry); idempotent. Forgets the user's revocations that expired by ``now_ms``.
+        True when this call revoked it, False when it was revoked already: of concurrent
+        calls for one ``jti``, exactly one sees True (one-time login links rely on it)."""
 
     async def set_password(
         self, user_id: int, password_hash: str, *, revoked_below: int, kept_jti: int | None

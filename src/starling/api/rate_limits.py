@@ -38,6 +38,7 @@ logins         ``logins_ip`` per IP AND ``logins_account`` per account name
 from __future__ import annotations
 
 import ipaddress
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -50,6 +51,7 @@ from starling.api.schemas import ErrorBody, ErrorOut
 from starling.bootstrap import App
 from starling.domain.errors import DomainError
 from starling.services.rate_limits import Verdict
+from starling.web.session import SESSION_COOKIE
 
 RateClass = Literal["reads", "posts", "follows", "engagement", "media", "registrations", "logins"]
 
@@ -161,10 +163,22 @@ class _Draw:
 
 
 def _bearer(scope: Scope) -> str | None:
+    """The access token of a request: its bearer token, else the web app's session
+    cookie (which holds one: a browser draws from its account's budgets too)."""
+    cookies = None
     for name, value in scope["headers"]:
-        if name.lower() == b"authorization":
+        lowered = name.lower()
+        if lowered == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
             return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+        if lowered == b"cookie":
+            cookies = value.decode("latin-1")
+    if cookies is None:
+        return None
+    for pair in cookies.split(";"):
+        key, _, session = pair.strip().partition("=")
+        if key == SESSION_COOKIE and session:
+            return session
     return None
 
 
@@ -254,12 +268,19 @@ class RateLimitMiddleware:
 
 
 def _login_name(body: bytes | None) -> str:
+    """The account name of a login: a JSON body's ``username``, else a form's (the web
+    app's login form)."""
     if not body:
         return ""
     try:
         return msgspec.json.decode(body, type=_LoginName).username
     except (msgspec.DecodeError, msgspec.ValidationError):
+        pass
+    try:
+        names = urllib.parse.parse_qs(body.decode("utf-8"), max_num_fields=16).get("username")
+    except (UnicodeDecodeError, ValueError):
         return ""
+    return names[0] if names else ""
 
 
 async def _peek_body(receive: Receive, limit: int) -> tuple[bytes | None, Receive]:

@@ -33,6 +33,9 @@ MIN_PASSWORD = 8
 MAX_PASSWORD = 256
 MAX_EMAIL = 254
 """RFC 5321's limit on a forward path; no longer login name can exist."""
+LOGIN_LINK_TTL_S = 15 * 60
+"""Seconds a one-time login link (``starling login-link``) stays usable."""
+LOGIN_LINK_PURPOSE = "login-link"
 MAX_DISPLAY_NAME = 50
 MAX_BIO = 160
 """Twitter's profile limits: 50-character name, 160-character bio."""
@@ -75,6 +78,7 @@ class AccountService:
         self._clock = clock
         self._passwords = passwords
         self._tokens = tokens
+        self._links = tokens.derived(LOGIN_LINK_PURPOSE, ttl_s=LOGIN_LINK_TTL_S)
         self._guard = LoginGuard(clock=clock)
         self._feed = feed
         self._event_log = event_log
@@ -197,6 +201,39 @@ class AccountService:
         Raises ``UserNotFound``."""
         user = await self.get_by_username(username=username)
         return self._tokens.issue(user.id)
+
+    async def login_link_token(self, *, username: str) -> str:
+        """A one-time login token for any user, no password asked (``starling
+        login-link``: imported accounts have no password): signed, valid for
+        :data:`LOGIN_LINK_TTL_S` seconds, and never an access token itself. Raises
+        ``UserNotFound``."""
+        user = await self.get_by_username(username=username)
+        return self._links.issue(user.id)
+
+    async def redeem_login_link(self, *, token: str) -> tuple[str, User]:
+        """An access token and the user for a login token of :meth:`login_link_token`,
+        used up by this call: its id is stored as revoked (durably, in the revoked
+        tokens' table, until the link would expire anyway), and of concurrent calls
+        exactly one succeeds. Raises ``Unauthorized`` for a token that is badly signed,
+        expired, used already, or whose user is gone."""
+        claims = self._links.verify(token)
+        now = self._clock.now_ms()
+        state = await self._store.token_state(claims.user_id, now)
+        used = "This login link has been used already or has expired."
+        if state is None or not state.allows(claims.jti):
+            raise Unauthorized(used)
+        expires_ms = int(claims.expires_s * 1000)
+        if not await self._store.revoke_token(claims.user_id, claims.jti, expires_ms, now):
+            raise Unauthorized(used)
+        user = await self._store.get_user(claims.user_id)
+        if user is None:
+            raise Unauthorized(used)
+        return self._tokens.issue(user.id), user
+
+    def signing_key(self, purpose: str) -> bytes:
+        """A secret key for ``purpose`` (e.g. the web app's CSRF tokens), derived from
+        the token-signing secret: the same in every process of the deployment."""
+        return self._tokens.derived_key(purpose)
 
     # --- tokens ----------------------------------------------------------------------
     async def authenticate(self, *, token: str) -> int:

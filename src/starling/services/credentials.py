@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import secrets
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -223,6 +225,20 @@ class Tokens:
         self._clock = clock
         self._ids = ids
         self._verified: dict[str, Claims] = {}
+
+    def derived(self, purpose: str, *, ttl_s: int) -> Tokens:
+        """Tokens of another kind (one-time login links) that live ``ttl_s`` seconds,
+        signed with :meth:`derived_key` of ``purpose``: neither kind verifies as the
+        other, so a login link is never an access token."""
+        return Tokens(
+            self.derived_key(purpose).hex(), ttl_s=ttl_s, clock=self._clock, ids=self._ids
+        )
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A key for ``purpose`` derived from the signing secret (HMAC-SHA256 of the
+        purpose under the secret, as HKDF-Expand does): the same in every process of a
+        deployment, and telling nothing of the secret."""
+        return hmac.new(self._secret.encode(), purpose.encode(), hashlib.sha256).digest()
 
     def issue(
         self,

@@ -241,8 +241,8 @@ class ForwardingStore:
     async def token_state(self, user_id: int, now_ms: int) -> TokenState | None:
         return await self.inner.token_state(user_id, now_ms)
 
-    async def revoke_token(self, user_id: int, jti: int, expires_at_ms: int, now_ms: int) -> None:
-        await self.inner.revoke_token(user_id, jti, expires_at_ms, now_ms)
+    async def revoke_token(self, user_id: int, jti: int, expires_at_ms: int, now_ms: int) -> bool:
+        return await self.inner.revoke_token(user_id, jti, expires_at_ms, now_ms)
 
     async def set_password(
         self, user_id: int, password_hash: str, *, revoked_below: int, kept_jti: int | None
