@@ -30,6 +30,9 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
+# Imported with this module, at collection: by the time fixtures run, the name ``conftest``
+# may be bound to another folder's conftest (tests/web's is collected last).
+from conftest import FAST_ARGON2, TEST_THRESHOLD
 from starling.bootstrap import App, build
 from starling.config import load_settings
 from starling.workers.consumers import FANOUT, NOTIFICATIONS, SEARCH, TRENDS
@@ -201,8 +204,6 @@ def live_fixture(
     """A live Starling (``starling serve`` on a free port) with the API tests' small
     celebrity threshold, in both configurations, shared by a test module (its tests
     register new users). Test modules import it: ``from mastodon_live import live_fixture``."""
-    from conftest import FAST_ARGON2, TEST_THRESHOLD
-
     tmp = tmp_path_factory.mktemp("live")
     if request.param == "embedded":
         env = embedded_env(tmp, celebrity_threshold=TEST_THRESHOLD, **FAST_ARGON2)

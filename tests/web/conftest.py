@@ -19,10 +19,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from browsing import Server
 from playwright.sync_api import Browser, expect, sync_playwright
 
 import services
+from web.browsing import Server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

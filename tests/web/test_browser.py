@@ -6,9 +6,10 @@ import io
 from pathlib import Path
 
 import httpx
-from browsing import PASSWORD, Server, live, log_in, sign_up
 from PIL import Image
 from playwright.sync_api import Browser, Page, expect
+
+from web.browsing import PASSWORD, Server, live, log_in, sign_up
 
 WIDE = {"width": 1280, "height": 900}
 NARROW = {"width": 375, "height": 812}
