@@ -117,7 +117,9 @@ class Harness:
         return Account(int(r.json()["id"]), name, t.json()["access_token"])
 
     async def follow(self, follower: Account, followee: Account) -> None:
-        r = await self.client.post(f"/api/starling/v1/users/{followee.id}/follow", headers=follower.headers)
+        r = await self.client.post(
+            f"/api/starling/v1/users/{followee.id}/follow", headers=follower.headers
+        )
         assert r.status_code == 200, r.text
 
     async def unfollow(self, follower: Account, followee: Account) -> None:
@@ -140,7 +142,9 @@ class Harness:
 
     async def retweet(self, user: Account, tweet_id: int) -> int:
         """Retweet ``tweet_id``; returns the retweet's id."""
-        r = await self.client.post(f"/api/starling/v1/tweets/{tweet_id}/retweet", headers=user.headers)
+        r = await self.client.post(
+            f"/api/starling/v1/tweets/{tweet_id}/retweet", headers=user.headers
+        )
         assert r.status_code == 201, r.text
         return int(r.json()["id"])
 
@@ -153,7 +157,9 @@ class Harness:
         return tweet
 
     async def block(self, blocker: Account, blocked: Account) -> None:
-        r = await self.client.post(f"/api/starling/v1/users/{blocked.id}/block", headers=blocker.headers)
+        r = await self.client.post(
+            f"/api/starling/v1/users/{blocked.id}/block", headers=blocker.headers
+        )
         assert r.status_code == 200, r.text
 
     async def mute(self, muter: Account, muted: Account) -> None:
@@ -170,7 +176,9 @@ class Harness:
         params: dict[str, Any] = {"limit": limit}
         if cursor is not None:
             params["cursor"] = cursor
-        r = await self.client.get("/api/starling/v1/timeline/home", params=params, headers=viewer.headers)
+        r = await self.client.get(
+            "/api/starling/v1/timeline/home", params=params, headers=viewer.headers
+        )
         assert r.status_code == 200, r.text
         page: dict[str, Any] = r.json()
         return page

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         EventLog,
         LiveBus,
         MediaStore,
+        OutboxStore,
         Store,
         TimelineCache,
         TrendCounter,
@@ -221,7 +222,9 @@ class Backends:
         return LocalMediaStore(self.settings.media_dir)
 
     # --- the event log -----------------------------------------------------------------
-    def make_event_log(self, store: Store, metrics: Metrics, *, run_workers: bool) -> EventLog:
+    def make_event_log(
+        self, store: OutboxStore, metrics: Metrics, *, run_workers: bool
+    ) -> EventLog:
         """The event log over ``store``'s outbox. On JetStream every process relays (the
         API right after its commits, for low fan-out lag; workers to catch up after an
         API crash; JetStream drops the duplicates by ``Nats-Msg-Id``) and consumes only

@@ -394,6 +394,14 @@ def bench(
         bool,
         typer.Option(help="py-spy the API during the read-capacity and fan-out phases."),
     ] = False,
+    rate_limits: Annotated[
+        bool,
+        typer.Option(
+            "--rate-limits/--no-rate-limits",
+            help="Run the server with its request budgets on (reads at their default, write "
+            "budgets raised for the benchmark's busy authors) or off (the feed alone).",
+        ),
+    ] = True,
     report_from: Annotated[
         Path | None,
         typer.Option(
@@ -465,6 +473,7 @@ def bench(
             bench_dir=bench_dir,
             seed=seed,
             profile=profile,
+            rate_limits=rate_limits,
         ),
         console,
     )

@@ -3,6 +3,13 @@
 Every method is async so that one service layer drives both the embedded adapters
 (SQLite, memory) and the scale-out ones (PostgreSQL, Redis, NATS JetStream).
 Ids are snowflake ints; times are Unix milliseconds.
+
+The database is one port, :class:`Store`, made of narrow protocols, one per group of
+tables (users, tweets, follows, engagement, bookmarks, moderation, notifications,
+conversations, media rows, accounts, the outbox, the meta table); most come as a
+``*Reads`` protocol and a ``*Store`` that adds the writes. Adapters implement the whole
+``Store``; each service and event log is typed with the narrow protocols it uses, so
+mypy proves, for instance, that a read service never writes.
 """
 
 from __future__ import annotations
@@ -41,11 +48,138 @@ class OutboxRecord(Protocol):
     def payload(self) -> bytes: ...
 
 
-class EngagementStore(Protocol):
-    """Likes, bookmarks, engagement counters and per-viewer flags.
+class MetaStore(Protocol):
+    """The ``meta`` key-value table: deployment-wide values every process shares (the
+    token signing secret, the benchmark's dataset marker)."""
+
+    async def get_meta(self, key: str) -> str | None:
+        """A value of the ``meta`` key-value table (e.g. the token signing secret)."""
+
+    async def set_meta_if_absent(self, key: str, value: str) -> str:
+        """Store ``value`` under ``key`` unless one is there; return the stored value."""
+
+
+class UserReads(Protocol):
+    """User rows by id or username: what reads, hydration and the feed rules look up."""
+
+    async def get_user(self, user_id: int) -> User | None: ...
+
+    async def get_user_by_username(self, username: str) -> User | None:
+        """Case-insensitive lookup."""
+
+    async def get_users(self, user_ids: Iterable[int]) -> dict[int, User]:
+        """Batch lookup in one query; missing ids are absent from the answer."""
+
+
+class UserStore(UserReads, Protocol):
+    """User rows: sign-up and profile changes, and the reads of :class:`UserReads`."""
+
+    async def create_user(self, user: NewUser) -> User:
+        """Insert a user. Raises ``UsernameTaken`` (case-insensitive uniqueness)."""
+
+    async def update_profile(
+        self, user_id: int, *, display_name: str | None, bio: str | None
+    ) -> User | None:
+        """Change the given fields; None leaves a field as it is. None if no such user."""
+
+
+class TweetReads(Protocol):
+    """Tweet rows by id, and the newest ids of a set of authors (the pull half of the home
+    timeline and its rebuild)."""
+
+    async def get_tweet(self, tweet_id: int) -> Tweet | None: ...
+
+    async def get_tweets(self, tweet_ids: Iterable[int]) -> dict[int, Tweet]:
+        """Batch lookup in one query; deleted or missing ids are absent."""
+
+    async def tweet_ids_by_authors(
+        self, author_ids: Sequence[int], *, max_id: int | None, limit: int
+    ) -> list[int]:
+        """Ids of tweets by any of ``author_ids`` below ``max_id``, newest first, at most
+        ``limit``. The pull half of the home timeline and the rebuild query."""
+
+
+class TweetStore(TweetReads, Protocol):
+    """Posting and deleting tweets (retweets and replies are tweets too), each with its
+    counters and events in one transaction, and the reads of :class:`TweetReads`."""
+
+    async def insert_tweet(
+        self, tweet: Tweet, events: Sequence[Event], *, media_ids: Sequence[int] = ()
+    ) -> bool:
+        """Insert a tweet, bump the author's ``tweets_count``, the replied-to tweet's reply
+        count and the retweeted tweet's retweet count, attach ``media_ids`` (in that
+        order; the caller checked they exist and are the author's) and write ``events``,
+        in one transaction. Returns False (nothing written) for a retweet the author
+        already has. Raises ``TweetNotFound`` if a referenced tweet (retweeted, replied
+        to, quoted) does not exist at commit."""
+
+    async def delete_tweet(
+        self,
+        tweet_id: int,
+        events: Sequence[Event],
+        *,
+        retweet_deleted: Callable[[int, int], Event] | None = None,
+    ) -> bool:
+        """Delete a tweet with its likes, bookmarks and counters, lower the counts it
+        added to (author's tweets, parent's replies, original's retweets), delete every
+        retweet of it, and write ``events`` plus ``retweet_deleted(retweet_id,
+        retweeter_id)`` for each retweet deleted, in one transaction. False (and nothing
+        written) if absent."""
+
+
+class FollowReads(Protocol):
+    """The follow graph as the feed reads it: who follows whom, the celebrities a reader
+    pulls, followers in chunks for fan-out."""
+
+    async def is_following(self, follower_id: int, followee_id: int) -> bool: ...
+
+    async def followee_ids(self, user_id: int) -> list[int]:
+        """Everyone ``user_id`` follows (unordered)."""
+
+    async def celebrity_followee_ids(self, user_id: int, threshold: int) -> list[int]:
+        """Followees of ``user_id`` with at least ``threshold`` followers: the pull set."""
+
+    async def follower_ids_after(self, user_id: int, *, after_id: int, limit: int) -> list[int]:
+        """Followers of ``user_id`` with id > ``after_id``, ascending, at most ``limit``:
+        keyset pagination for fan-out in chunks."""
+
+    async def followers_page(self, user_id: int, *, max_id: int | None, limit: int) -> list[int]:
+        """Follower ids below ``max_id``, descending, at most ``limit``."""
+
+    async def following_page(self, user_id: int, *, max_id: int | None, limit: int) -> list[int]:
+        """Followee ids below ``max_id``, descending, at most ``limit``."""
+
+
+class FollowStore(FollowReads, Protocol):
+    """Following and unfollowing (each edge with both users' counts and its events in one
+    transaction), and the reads of :class:`FollowReads`."""
+
+    async def follow(self, follower_id: int, followee_id: int, events: Sequence[Event]) -> bool:
+        """Create the edge and bump both counts; False (nothing written) if it exists."""
+
+    async def unfollow(self, follower_id: int, followee_id: int, events: Sequence[Event]) -> bool:
+        """Remove the edge and lower both counts; False (nothing written) if absent."""
+
+
+class EngagementReads(Protocol):
+    """Engagement counts and per-viewer flags of a page of tweets, one query each."""
+
+    async def tweet_counts(self, tweet_ids: Iterable[int]) -> dict[int, Counts]:
+        """Engagement counts of ``tweet_ids`` in one query; tweets nobody engaged with
+        are absent (read them as zero counts)."""
+
+    async def viewer_flags(
+        self, viewer_id: int, tweet_ids: Iterable[int]
+    ) -> dict[int, ViewerFlags]:
+        """What ``viewer_id`` did to each of ``tweet_ids`` (liked, retweeted), in one
+        query; tweets the viewer did nothing to are absent."""
+
+
+class EngagementStore(EngagementReads, Protocol):
+    """Likes, and the counts and flags of :class:`EngagementReads`.
 
     Likes and unlikes are idempotent and keep the tweet's like count exact in the same
-    transaction; counts and flags of a whole page are read in one query each.
+    transaction.
     """
 
     async def like(self, user_id: int, tweet_id: int, events: Sequence[Event]) -> bool:
@@ -57,15 +191,9 @@ class EngagementStore(Protocol):
         """Remove the like, subtract 1 and write ``events``; False (nothing written) if
         there was no like."""
 
-    async def tweet_counts(self, tweet_ids: Iterable[int]) -> dict[int, Counts]:
-        """Engagement counts of ``tweet_ids`` in one query; tweets nobody engaged with
-        are absent (read them as zero counts)."""
 
-    async def viewer_flags(
-        self, viewer_id: int, tweet_ids: Iterable[int]
-    ) -> dict[int, ViewerFlags]:
-        """What ``viewer_id`` did to each of ``tweet_ids`` (liked, retweeted), in one
-        query; tweets the viewer did nothing to are absent."""
+class BookmarkStore(Protocol):
+    """A user's private bookmarks, ordered by bookmark (not tweet) id."""
 
     async def bookmark(
         self, user_id: int, tweet_id: int, bookmark_id: int, created_at_ms: int
@@ -83,10 +211,27 @@ class EngagementStore(Protocol):
         ``max_id``, newest bookmark first, at most ``limit``."""
 
 
-class ModerationStore(Protocol):
-    """Blocks, mutes and the notification inbox."""
+class ModerationReads(Protocol):
+    """Who hides whom: the blocks and mutes every read applies (the visibility rule's
+    inputs) and the checks writes make before acting."""
 
-    # --- blocks and mutes -----------------------------------------------------------
+    async def hidden_author_ids(self, viewer_id: int) -> set[int]:
+        """Users whose tweets ``viewer_id`` must not see: those the viewer blocked, those
+        who blocked the viewer, and those the viewer muted (one query)."""
+
+    async def is_blocking(self, blocker_id: int, blocked_id: int) -> bool:
+        """Whether ``blocker_id`` blocks ``blocked_id`` (one direction)."""
+
+    async def is_blocked(self, a: int, b: int) -> bool:
+        """Whether either of ``a`` and ``b`` blocks the other."""
+
+    async def is_muting(self, muter_id: int, muted_id: int) -> bool: ...
+
+
+class ModerationStore(ModerationReads, Protocol):
+    """Blocking, unblocking, muting and unmuting, and the reads of
+    :class:`ModerationReads`."""
+
     async def block(self, blocker_id: int, blocked_id: int, events: Sequence[Event]) -> bool:
         """Record the block and, in the same transaction, remove the follows between the
         two users both ways (adjusting both users' counts). ``Unfollowed`` events in
@@ -103,22 +248,9 @@ class ModerationStore(Protocol):
     async def unmute(self, muter_id: int, muted_id: int) -> bool:
         """Remove the mute; False if there was none."""
 
-    async def hidden_author_ids(self, viewer_id: int) -> set[int]:
-        """Users whose tweets ``viewer_id`` must not see: those the viewer blocked, those
-        who blocked the viewer, and those the viewer muted (one query)."""
 
-    async def is_blocking(self, blocker_id: int, blocked_id: int) -> bool:
-        """Whether ``blocker_id`` blocks ``blocked_id`` (one direction)."""
-
-    async def is_blocked(self, a: int, b: int) -> bool:
-        """Whether either of ``a`` and ``b`` blocks the other."""
-
-    async def is_muting(self, muter_id: int, muted_id: int) -> bool: ...
-
-    # --- notifications --------------------------------------------------------------
-    async def add_notifications(self, rows: Sequence[Notification]) -> int:
-        """Insert notifications, ignoring any whose ``(user_id, id)`` is stored (so a
-        re-delivered event adds nothing); returns how many were inserted."""
+class NotificationReads(Protocol):
+    """A user's notification inbox as it is read: pages, the read mark, the unread count."""
 
     async def notifications_page(
         self, user_id: int, *, max_id: int | None, limit: int
@@ -132,12 +264,21 @@ class ModerationStore(Protocol):
     async def read_mark(self, user_id: int) -> int:
         """The user's read mark: notifications with id <= it are read (0: none)."""
 
+    async def newest_notification_id(self, user_id: int) -> int | None:
+        """The largest notification id of ``user_id`` (None when the inbox is empty)."""
+
+
+class NotificationStore(NotificationReads, Protocol):
+    """Writing the notification inbox (the notifier's inserts, the read mark, removals
+    with a deleted tweet), and the reads of :class:`NotificationReads`."""
+
+    async def add_notifications(self, rows: Sequence[Notification]) -> int:
+        """Insert notifications, ignoring any whose ``(user_id, id)`` is stored (so a
+        re-delivered event adds nothing); returns how many were inserted."""
+
     async def mark_notifications_read(self, user_id: int, max_id: int) -> None:
         """Move the read mark up to ``max_id``; never down (a stale client cannot
         un-read notifications)."""
-
-    async def newest_notification_id(self, user_id: int) -> int | None:
-        """The largest notification id of ``user_id`` (None when the inbox is empty)."""
 
     async def delete_notifications_for_tweet(self, tweet_id: int) -> int:
         """Delete every notification about ``tweet_id``; returns how many."""
@@ -178,6 +319,8 @@ class MediaRows(Protocol):
 class AccountStore(Protocol):
     """Credentials, password changes, access-token revocation and account deletion."""
 
+    async def get_credentials(self, username: str) -> Credentials | None: ...
+
     async def get_credentials_by_email(self, email: str) -> Credentials | None:
         """Login by e-mail address: case-insensitive lookup (addresses are unique in
         any case)."""
@@ -211,105 +354,10 @@ class AccountStore(Protocol):
         transaction. None (nothing written) if no such user."""
 
 
-class Store(EngagementStore, ModerationStore, ConversationStore, MediaRows, AccountStore, Protocol):
-    """The source of truth: users, tweets, follows and the transactional outbox.
+class OutboxStore(Protocol):
+    """The transactional outbox as the event logs read it: committed events in order, each
+    consumer group's position, and the events a group gave up on (dead letters)."""
 
-    Every write method that takes ``events`` writes them to the outbox in the same
-    transaction as the change, so a change and its events commit together or not at all.
-    """
-
-    # --- lifecycle -------------------------------------------------------------------
-    async def close(self) -> None: ...
-
-    async def ping(self) -> None:
-        """Raise if the database does not answer."""
-
-    async def get_meta(self, key: str) -> str | None:
-        """A value of the ``meta`` key-value table (e.g. the token signing secret)."""
-
-    async def set_meta_if_absent(self, key: str, value: str) -> str:
-        """Store ``value`` under ``key`` unless one is there; return the stored value."""
-
-    # --- users -----------------------------------------------------------------------
-    async def create_user(self, user: NewUser) -> User:
-        """Insert a user. Raises ``UsernameTaken`` (case-insensitive uniqueness)."""
-
-    async def get_user(self, user_id: int) -> User | None: ...
-
-    async def get_user_by_username(self, username: str) -> User | None:
-        """Case-insensitive lookup."""
-
-    async def get_users(self, user_ids: Iterable[int]) -> dict[int, User]:
-        """Batch lookup in one query; missing ids are absent from the answer."""
-
-    async def get_credentials(self, username: str) -> Credentials | None: ...
-
-    async def update_profile(
-        self, user_id: int, *, display_name: str | None, bio: str | None
-    ) -> User | None:
-        """Change the given fields; None leaves a field as it is. None if no such user."""
-
-    # --- tweets ----------------------------------------------------------------------
-    async def insert_tweet(
-        self, tweet: Tweet, events: Sequence[Event], *, media_ids: Sequence[int] = ()
-    ) -> bool:
-        """Insert a tweet, bump the author's ``tweets_count``, the replied-to tweet's reply
-        count and the retweeted tweet's retweet count, attach ``media_ids`` (in that
-        order; the caller checked they exist and are the author's) and write ``events``,
-        in one transaction. Returns False (nothing written) for a retweet the author
-        already has. Raises ``TweetNotFound`` if a referenced tweet (retweeted, replied
-        to, quoted) does not exist at commit."""
-
-    async def delete_tweet(
-        self,
-        tweet_id: int,
-        events: Sequence[Event],
-        *,
-        retweet_deleted: Callable[[int, int], Event] | None = None,
-    ) -> bool:
-        """Delete a tweet with its likes, bookmarks and counters, lower the counts it
-        added to (author's tweets, parent's replies, original's retweets), delete every
-        retweet of it, and write ``events`` plus ``retweet_deleted(retweet_id,
-        retweeter_id)`` for each retweet deleted, in one transaction. False (and nothing
-        written) if absent."""
-
-    async def get_tweet(self, tweet_id: int) -> Tweet | None: ...
-
-    async def get_tweets(self, tweet_ids: Iterable[int]) -> dict[int, Tweet]:
-        """Batch lookup in one query; deleted or missing ids are absent."""
-
-    async def tweet_ids_by_authors(
-        self, author_ids: Sequence[int], *, max_id: int | None, limit: int
-    ) -> list[int]:
-        """Ids of tweets by any of ``author_ids`` below ``max_id``, newest first, at most
-        ``limit``. The pull half of the home timeline and the rebuild query."""
-
-    # --- follow graph ----------------------------------------------------------------
-    async def follow(self, follower_id: int, followee_id: int, events: Sequence[Event]) -> bool:
-        """Create the edge and bump both counts; False (nothing written) if it exists."""
-
-    async def unfollow(self, follower_id: int, followee_id: int, events: Sequence[Event]) -> bool:
-        """Remove the edge and lower both counts; False (nothing written) if absent."""
-
-    async def is_following(self, follower_id: int, followee_id: int) -> bool: ...
-
-    async def followee_ids(self, user_id: int) -> list[int]:
-        """Everyone ``user_id`` follows (unordered)."""
-
-    async def celebrity_followee_ids(self, user_id: int, threshold: int) -> list[int]:
-        """Followees of ``user_id`` with at least ``threshold`` followers: the pull set."""
-
-    async def follower_ids_after(self, user_id: int, *, after_id: int, limit: int) -> list[int]:
-        """Followers of ``user_id`` with id > ``after_id``, ascending, at most ``limit``:
-        keyset pagination for fan-out in chunks."""
-
-    async def followers_page(self, user_id: int, *, max_id: int | None, limit: int) -> list[int]:
-        """Follower ids below ``max_id``, descending, at most ``limit``."""
-
-    async def following_page(self, user_id: int, *, max_id: int | None, limit: int) -> list[int]:
-        """Followee ids below ``max_id``, descending, at most ``limit``."""
-
-    # --- outbox (read by the event log) ----------------------------------------------
     async def outbox_after(self, position: int, limit: int) -> Sequence[OutboxRecord]:
         """Committed outbox rows with position > ``position``, ascending."""
 
@@ -329,6 +377,37 @@ class Store(EngagementStore, ModerationStore, ConversationStore, MediaRows, Acco
     async def dead_letters(self, group: str | None = None) -> Sequence[DeadLetter]: ...
 
     async def remove_dead_letter(self, dead_letter_id: int) -> None: ...
+
+
+class Store(
+    MetaStore,
+    UserStore,
+    TweetStore,
+    FollowStore,
+    EngagementStore,
+    BookmarkStore,
+    ModerationStore,
+    NotificationStore,
+    ConversationStore,
+    MediaRows,
+    AccountStore,
+    OutboxStore,
+    Protocol,
+):
+    """The source of truth: every narrow store protocol above, on one database.
+
+    Adapters (and the caching store around them) implement the whole of it, and the
+    contract suites test it whole; each service is typed with the narrow protocols it
+    uses, so its signature says which tables it reads and writes.
+
+    Every write method that takes ``events`` writes them to the outbox in the same
+    transaction as the change, so a change and its events commit together or not at all.
+    """
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> None:
+        """Raise if the database does not answer."""
 
 
 class DeadLetter(Protocol):

@@ -338,7 +338,9 @@ async def test_deleting_an_account_removes_its_tweets_follows_and_likes_everywhe
 
     # The account and its sessions are gone.
     assert_error(await me(starling, alice), 401, "unauthorized")
-    assert_error(await starling.client.get(f"/api/starling/v1/users/{alice.id}"), 404, "user_not_found")
+    assert_error(
+        await starling.client.get(f"/api/starling/v1/users/{alice.id}"), 404, "user_not_found"
+    )
     assert_error(await login(starling, alice.username), 401, "unauthorized")
     # Its tweets are out of the follower's timeline (cached ids too), search and reads.
     home = await starling.home_ids(bob)
@@ -351,13 +353,17 @@ async def test_deleting_an_account_removes_its_tweets_follows_and_likes_everywhe
         words=[word], hashtags=[], author_id=None, max_id=None, limit=10
     )
     assert indexed == []
-    assert_error(await starling.client.get(f"/api/starling/v1/tweets/{mine}"), 404, "tweet_not_found")
+    assert_error(
+        await starling.client.get(f"/api/starling/v1/tweets/{mine}"), 404, "tweet_not_found"
+    )
     # Counts: carol's tweet lost the like and the retweet; follows both ways are gone.
     assert (await starling.tweet(carols))["metrics"] == {"likes": 0, "retweets": 0, "replies": 0}
     carol_now, bob_now = await user_json(starling, carol.id), await user_json(starling, bob.id)
     assert (carol_now["followers_count"], carol_now["following_count"]) == (0, 0)
     assert (bob_now["following_count"], bob_now["tweets_count"]) == (0, 0)
-    notifications = await starling.client.get("/api/starling/v1/notifications", headers=carol.headers)
+    notifications = await starling.client.get(
+        "/api/starling/v1/notifications", headers=carol.headers
+    )
     assert notifications.status_code == 200, notifications.text
     assert notifications.json()["notifications"] == []
     # The address and the username are free again.

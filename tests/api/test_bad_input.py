@@ -112,7 +112,9 @@ async def user_json(starling: Harness, account: Account) -> dict[str, Any]:
 
 
 async def user_tweet_ids(starling: Harness, account: Account) -> list[str]:
-    r = await starling.client.get(f"/api/starling/v1/users/{account.id}/tweets", params={"limit": 200})
+    r = await starling.client.get(
+        f"/api/starling/v1/users/{account.id}/tweets", params={"limit": 200}
+    )
     assert r.status_code == 200, r.text
     return [t["id"] for t in r.json()["tweets"]]
 
@@ -149,7 +151,9 @@ async def test_text_over_280_code_points_is_rejected_and_nothing_is_stored(
     alice = await starling.register(name())
     await starling.post(alice, "already here")
     before = await snapshot(starling, alice)
-    r = await starling.client.post("/api/starling/v1/tweets", json={"text": text}, headers=alice.headers)
+    r = await starling.client.post(
+        "/api/starling/v1/tweets", json={"text": text}, headers=alice.headers
+    )
     assert_error(r, 422, "text_too_long")
     assert await snapshot(starling, alice) == before
     assert (await user_json(starling, alice))["tweets_count"] == 1
@@ -172,7 +176,9 @@ async def test_text_of_at_most_280_code_points_after_nfc_is_accepted(
     starling: Harness, text: str
 ) -> None:
     alice = await starling.register(name())
-    r = await starling.client.post("/api/starling/v1/tweets", json={"text": text}, headers=alice.headers)
+    r = await starling.client.post(
+        "/api/starling/v1/tweets", json={"text": text}, headers=alice.headers
+    )
     assert r.status_code == 201, r.text
     stored = r.json()["text"]
     assert stored == unicodedata.normalize("NFC", text)
@@ -186,7 +192,9 @@ async def test_empty_or_white_space_text_is_rejected(starling: Harness, text: st
     alice = await starling.register(name())
     await starling.post(alice, "first")
     before = await snapshot(starling, alice)
-    r = await starling.client.post("/api/starling/v1/tweets", json={"text": text}, headers=alice.headers)
+    r = await starling.client.post(
+        "/api/starling/v1/tweets", json={"text": text}, headers=alice.headers
+    )
     assert_error(r, 422, "text_empty")
     assert await snapshot(starling, alice) == before
 
@@ -285,7 +293,11 @@ async def test_absurdly_nested_json_is_a_client_error(
         ("PATCH", "/api/starling/v1/users/me", {"bio": 7}),
         ("PATCH", "/api/starling/v1/users/me", {"display_name": "x", "verified": True}),
         ("PATCH", "/api/starling/v1/users/me", []),
-        ("POST", "/api/starling/v1/users", {"username": 1, "email": "a@b.co", "password": PASSWORD}),
+        (
+            "POST",
+            "/api/starling/v1/users",
+            {"username": 1, "email": "a@b.co", "password": PASSWORD},
+        ),
         ("POST", "/api/starling/v1/users", {"username": "zed", "email": "a@b.co"}),
         (
             "POST",
@@ -418,7 +430,10 @@ async def test_a_bad_token_on_a_public_endpoint_is_still_a_401(
     tweet_id = await starling.post(alice, "public")
     authorization = (await _bad_authorizations(starling, alice))[kind]
     assert authorization is not None
-    for path in (f"/api/starling/v1/tweets/{tweet_id}", f"/api/starling/v1/users/{alice.id}/tweets"):
+    for path in (
+        f"/api/starling/v1/tweets/{tweet_id}",
+        f"/api/starling/v1/users/{alice.id}/tweets",
+    ):
         r = await starling.client.get(path, headers={"Authorization": authorization})
         assert_error(r, 401, "unauthorized")
         assert (await starling.client.get(path)).status_code == 200
@@ -475,7 +490,9 @@ async def test_a_deleted_tweet_is_404_to_read_and_to_delete_again(starling: Harn
     kept = await starling.post(alice, "kept")
     doomed = await starling.post(alice, "doomed")
     await starling.delete(alice, doomed)
-    assert_error(await starling.client.get(f"/api/starling/v1/tweets/{doomed}"), 404, "tweet_not_found")
+    assert_error(
+        await starling.client.get(f"/api/starling/v1/tweets/{doomed}"), 404, "tweet_not_found"
+    )
     r = await starling.client.delete(f"/api/starling/v1/tweets/{doomed}", headers=alice.headers)
     assert_error(r, 404, "tweet_not_found")
     assert (await starling.client.get(f"/api/starling/v1/tweets/{kept}")).status_code == 200
@@ -583,7 +600,8 @@ async def test_registration_with_a_bad_field_is_422_and_creates_no_account(
         lookup = await starling.client.get(path)
         assert_error(lookup, 404, "user_not_found")
     login = await starling.client.post(
-        "/api/starling/v1/auth/token", json={"username": body["username"], "password": body["password"]}
+        "/api/starling/v1/auth/token",
+        json={"username": body["username"], "password": body["password"]},
     )
     assert_error(login, 401, "unauthorized")
 
@@ -661,7 +679,9 @@ async def test_a_bad_profile_edit_is_422_and_changes_nothing(
 ) -> None:
     alice = await starling.register(name())
     ok = await starling.client.patch(
-        "/api/starling/v1/users/me", json={"display_name": "Alice", "bio": "hello"}, headers=alice.headers
+        "/api/starling/v1/users/me",
+        json={"display_name": "Alice", "bio": "hello"},
+        headers=alice.headers,
     )
     assert ok.status_code == 200
     before = await snapshot(starling, alice)
@@ -742,7 +762,8 @@ async def test_a_cursor_the_service_issued_still_works(starling: Harness) -> Non
     page = first.json()
     assert [int(t["id"]) for t in page["tweets"]] == ids[:0:-1]
     nxt = await starling.client.get(
-        f"/api/starling/v1/users/{alice.id}/tweets", params={"limit": 2, "cursor": page["next_cursor"]}
+        f"/api/starling/v1/users/{alice.id}/tweets",
+        params={"limit": 2, "cursor": page["next_cursor"]},
     )
     assert [int(t["id"]) for t in nxt.json()["tweets"]] == ids[:1]
 

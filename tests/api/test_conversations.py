@@ -100,7 +100,10 @@ async def test_a_blocked_user_cannot_read_the_blockers_conversation(starling: Ha
     by_carol = await starling.post(carol, "carol replies", reply_to=root)
     await starling.block(alice, bob)
 
-    for path in (f"/api/starling/v1/tweets/{root}/replies", f"/api/starling/v1/tweets/{root}/context"):
+    for path in (
+        f"/api/starling/v1/tweets/{root}/replies",
+        f"/api/starling/v1/tweets/{root}/context",
+    ):
         r = await starling.client.get(path, headers=bob.headers)
         assert r.status_code == 404, r.text
     # Once Carol blocks Bob, her replies vanish for him even under his own tweets.
@@ -120,7 +123,9 @@ async def test_retweet_reaches_the_retweeters_followers_once_and_is_idempotent(
     await starling.home_ids(reader)  # a cached timeline that takes pushes
     original = await starling.post(author, "worth sharing")
 
-    r = await starling.client.post(f"/api/starling/v1/tweets/{original}/retweet", headers=retweeter.headers)
+    r = await starling.client.post(
+        f"/api/starling/v1/tweets/{original}/retweet", headers=retweeter.headers
+    )
     assert r.status_code == 201, r.text
     retweet = r.json()
     assert retweet["retweeted_tweet"]["id"] == str(original)
@@ -160,7 +165,9 @@ async def test_undoing_a_retweet_removes_it_from_followers_timelines(starling: H
     assert (await starling.tweet(original))["metrics"]["retweets"] == 0
     r = await starling.client.get(f"/api/starling/v1/tweets/{retweet}")
     assert r.status_code == 404
-    r = await starling.client.delete("/api/starling/v1/tweets/123/retweet", headers=retweeter.headers)
+    r = await starling.client.delete(
+        "/api/starling/v1/tweets/123/retweet", headers=retweeter.headers
+    )
     assert r.status_code == 404
 
 
@@ -251,7 +258,9 @@ async def test_a_blocked_user_cannot_retweet_like_or_quote_the_blocker(starling:
     tweet_id = await starling.post(alice, "not for bob")
     await starling.block(alice, bob)
 
-    r = await starling.client.post(f"/api/starling/v1/tweets/{tweet_id}/retweet", headers=bob.headers)
+    r = await starling.client.post(
+        f"/api/starling/v1/tweets/{tweet_id}/retweet", headers=bob.headers
+    )
     assert r.status_code == 404, r.text
     r = await starling.client.post(f"/api/starling/v1/tweets/{tweet_id}/like", headers=bob.headers)
     assert r.status_code == 404, r.text

@@ -24,7 +24,9 @@ async def like(starling: Harness, who: Account, tweet_id: int) -> dict[str, Any]
 
 
 async def unlike(starling: Harness, who: Account, tweet_id: int) -> dict[str, Any]:
-    r = await starling.client.delete(f"/api/starling/v1/tweets/{tweet_id}/like", headers=who.headers)
+    r = await starling.client.delete(
+        f"/api/starling/v1/tweets/{tweet_id}/like", headers=who.headers
+    )
     assert r.status_code == 200, r.text
     body: dict[str, Any] = r.json()
     return body
@@ -132,7 +134,9 @@ async def test_viewer_liked_is_per_viewer_and_absent_for_anonymous_readers(
     r = await starling.client.get(f"/api/starling/v1/users/{alice.id}/tweets", headers=bob.headers)
     by_id = {t["id"]: t for t in r.json()["tweets"]}
     assert by_id[str(liked_id)]["viewer"]["liked"] is True
-    anonymous = (await starling.client.get(f"/api/starling/v1/users/{alice.id}/tweets")).json()["tweets"]
+    anonymous = (await starling.client.get(f"/api/starling/v1/users/{alice.id}/tweets")).json()[
+        "tweets"
+    ]
     assert all("viewer" not in t for t in anonymous)
     assert {t["id"]: t["metrics"]["likes"] for t in anonymous} == {
         str(liked_id): 1,
@@ -166,7 +170,9 @@ async def test_bookmarks_are_idempotent_and_listed_most_recent_first(starling: H
     t1, t2, t3 = [await starling.post(alice, f"tweet {i}") for i in range(3)]
 
     for tweet_id in (t2, t1, t3, t2):  # the second bookmark of t2 changes nothing
-        r = await starling.client.post(f"/api/starling/v1/tweets/{tweet_id}/bookmark", headers=bob.headers)
+        r = await starling.client.post(
+            f"/api/starling/v1/tweets/{tweet_id}/bookmark", headers=bob.headers
+        )
         assert r.status_code == 200, r.text
         assert r.json() == {"tweet_id": str(tweet_id), "bookmarked": True}
 
@@ -178,7 +184,9 @@ async def test_bookmarks_are_idempotent_and_listed_most_recent_first(starling: H
     assert (await bookmarks(starling, alice))["tweets"] == []
 
     for _ in range(2):
-        r = await starling.client.delete(f"/api/starling/v1/tweets/{t1}/bookmark", headers=bob.headers)
+        r = await starling.client.delete(
+            f"/api/starling/v1/tweets/{t1}/bookmark", headers=bob.headers
+        )
         assert r.status_code == 200, r.text
         assert r.json() == {"tweet_id": str(t1), "bookmarked": False}
     assert [t["id"] for t in (await bookmarks(starling, bob))["tweets"]] == [str(t3), str(t2)]
@@ -188,7 +196,9 @@ async def test_bookmarks_page_by_cursor_without_gaps_or_repeats(starling: Harnes
     alice = await starling.register()
     tweet_ids = [await starling.post(alice, f"tweet {i}") for i in range(5)]
     for tweet_id in tweet_ids:
-        r = await starling.client.post(f"/api/starling/v1/tweets/{tweet_id}/bookmark", headers=alice.headers)
+        r = await starling.client.post(
+            f"/api/starling/v1/tweets/{tweet_id}/bookmark", headers=alice.headers
+        )
         assert r.status_code == 200, r.text
     await like(starling, alice, tweet_ids[0])
 
@@ -215,14 +225,18 @@ async def test_bookmarks_of_deleted_tweets_drop_out(starling: Harness) -> None:
     alice, bob = await starling.register(), await starling.register()
     kept, gone = await starling.post(alice, "kept"), await starling.post(alice, "gone")
     for tweet_id in (kept, gone):
-        await starling.client.post(f"/api/starling/v1/tweets/{tweet_id}/bookmark", headers=bob.headers)
+        await starling.client.post(
+            f"/api/starling/v1/tweets/{tweet_id}/bookmark", headers=bob.headers
+        )
     await starling.delete(alice, gone)
 
     assert [t["id"] for t in (await bookmarks(starling, bob))["tweets"]] == [str(kept)]
     r = await starling.client.post(f"/api/starling/v1/tweets/{gone}/bookmark", headers=bob.headers)
     assert r.status_code == 404
     # The delete took the bookmark with it: nothing is left to remove, and the tweet is gone.
-    r = await starling.client.delete(f"/api/starling/v1/tweets/{gone}/bookmark", headers=bob.headers)
+    r = await starling.client.delete(
+        f"/api/starling/v1/tweets/{gone}/bookmark", headers=bob.headers
+    )
     assert r.status_code == 404
 
 

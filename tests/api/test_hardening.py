@@ -37,7 +37,9 @@ async def test_a_body_over_the_limit_is_413_payload_too_large(starling: Harness)
     )
     assert r.status_code == 413
     assert r.json()["error"]["code"] == "payload_too_large"
-    assert (await starling.client.get(f"/api/starling/v1/users/{alice.id}/tweets")).json()["tweets"] == []
+    assert (await starling.client.get(f"/api/starling/v1/users/{alice.id}/tweets")).json()[
+        "tweets"
+    ] == []
 
 
 @pytest.mark.parametrize(
@@ -58,7 +60,9 @@ async def test_a_tweet_of_only_invisible_characters_is_text_empty(
     starling: Harness, text: str
 ) -> None:
     alice = await starling.register()
-    r = await starling.client.post("/api/starling/v1/tweets", json={"text": text}, headers=alice.headers)
+    r = await starling.client.post(
+        "/api/starling/v1/tweets", json={"text": text}, headers=alice.headers
+    )
     assert r.status_code == 422, r.text
     assert r.json()["error"]["code"] == "text_empty"
 

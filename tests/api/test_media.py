@@ -31,7 +31,9 @@ async def upload(
     content_type: str = "image/png",
 ) -> Any:
     return await starling.client.post(
-        "/api/starling/v1/media", files={"file": (filename, data, content_type)}, headers=who.headers
+        "/api/starling/v1/media",
+        files={"file": (filename, data, content_type)},
+        headers=who.headers,
     )
 
 
@@ -44,7 +46,9 @@ async def uploaded(starling: Harness, who: Account, data: bytes | None = None) -
 
 async def tweet_with_media(starling: Harness, who: Account, media_ids: list[str]) -> Any:
     return await starling.client.post(
-        "/api/starling/v1/tweets", json={"text": "look", "media_ids": media_ids}, headers=who.headers
+        "/api/starling/v1/tweets",
+        json={"text": "look", "media_ids": media_ids},
+        headers=who.headers,
     )
 
 
@@ -90,7 +94,11 @@ async def test_the_thumbnail_fits_in_150_pixels_and_keeps_the_aspect_ratio(
 
 
 async def test_unknown_media_is_404(starling: Harness) -> None:
-    for path in ("/api/starling/v1/media/123456789", "/api/starling/v1/media/abc", "/api/starling/v1/media/1/thumb"):
+    for path in (
+        "/api/starling/v1/media/123456789",
+        "/api/starling/v1/media/abc",
+        "/api/starling/v1/media/1/thumb",
+    ):
         r = await starling.client.get(path)
         assert r.status_code == 404, path
         assert r.json()["error"]["code"] == "media_not_found"
@@ -127,7 +135,9 @@ async def test_an_upload_over_5_mb_is_413(starling: Harness) -> None:
 
 
 async def test_an_upload_needs_a_token_and_a_file_field(starling: Harness) -> None:
-    r = await starling.client.post("/api/starling/v1/media", files={"file": ("a.png", image_bytes())})
+    r = await starling.client.post(
+        "/api/starling/v1/media", files={"file": ("a.png", image_bytes())}
+    )
     assert r.status_code == 401
     alice = await starling.register()
     r = await starling.client.post(
@@ -135,7 +145,9 @@ async def test_an_upload_needs_a_token_and_a_file_field(starling: Harness) -> No
     )
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "file_missing"
-    r = await starling.client.post("/api/starling/v1/media", json={"file": "x"}, headers=alice.headers)
+    r = await starling.client.post(
+        "/api/starling/v1/media", json={"file": "x"}, headers=alice.headers
+    )
     assert r.status_code == 422
 
 
@@ -184,7 +196,9 @@ async def test_someone_elses_or_unknown_media_cannot_be_attached(starling: Harne
     assert r.status_code == 422
     assert r.json()["error"]["code"] == "invalid_id"
     # Nothing was posted by the refused requests.
-    assert (await starling.client.get(f"/api/starling/v1/users/{mallory.id}")).json()["tweets_count"] == 0
+    assert (await starling.client.get(f"/api/starling/v1/users/{mallory.id}")).json()[
+        "tweets_count"
+    ] == 0
 
 
 @pytest.mark.embedded_only("reads the embedded media directory")

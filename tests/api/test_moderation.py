@@ -9,7 +9,9 @@ from starling.domain.feed import TIMELINE_MAX
 
 
 async def _block(starling: Harness, blocker: Account, blocked: Account) -> None:
-    r = await starling.client.post(f"/api/starling/v1/users/{blocked.id}/block", headers=blocker.headers)
+    r = await starling.client.post(
+        f"/api/starling/v1/users/{blocked.id}/block", headers=blocker.headers
+    )
     assert r.status_code == 200, r.text
     assert r.json() == {"blocking": True}
 
@@ -89,10 +91,14 @@ async def test_unblock_restores_the_ability_to_follow(starling: Harness) -> None
     await _block(starling, alice, bob)
     await _block(starling, alice, bob)  # idempotent
 
-    r = await starling.client.delete(f"/api/starling/v1/users/{bob.id}/block", headers=alice.headers)
+    r = await starling.client.delete(
+        f"/api/starling/v1/users/{bob.id}/block", headers=alice.headers
+    )
     assert r.status_code == 200, r.text
     assert r.json() == {"blocking": False}
-    again = await starling.client.delete(f"/api/starling/v1/users/{bob.id}/block", headers=alice.headers)
+    again = await starling.client.delete(
+        f"/api/starling/v1/users/{bob.id}/block", headers=alice.headers
+    )
     assert again.json() == {"blocking": False}
 
     await starling.follow(bob, alice)
@@ -162,7 +168,9 @@ async def test_block_unmerges_every_cached_tweet_under_the_configured_timeline_m
     assert await cache.read(alice.id, max_id=None, limit=2 * TIMELINE_MAX) == posted[::-1]
 
     await _block(starling, alice, bob)
-    r = await starling.client.delete(f"/api/starling/v1/users/{bob.id}/block", headers=alice.headers)
+    r = await starling.client.delete(
+        f"/api/starling/v1/users/{bob.id}/block", headers=alice.headers
+    )
     assert r.json() == {"blocking": False}
 
     assert await cache.read(alice.id, max_id=None, limit=2 * TIMELINE_MAX) == []
@@ -190,7 +198,9 @@ async def test_block_and_mute_answer_401_404_422(starling: Harness) -> None:
         path = f"/api/starling/v1/users/{alice.id}/{verb}"
         assert (await starling.client.post(path)).status_code == 401
         assert (await starling.client.post(path, headers=alice.headers)).status_code == 422
-        missing = await starling.client.post(f"/api/starling/v1/users/12345/{verb}", headers=alice.headers)
+        missing = await starling.client.post(
+            f"/api/starling/v1/users/12345/{verb}", headers=alice.headers
+        )
         assert missing.status_code == 404
         assert missing.json()["error"]["code"] == "user_not_found"
 

@@ -14,7 +14,9 @@ async def _inbox(
     params: dict[str, Any] = {"limit": limit}
     if cursor is not None:
         params["cursor"] = cursor
-    r = await starling.client.get("/api/starling/v1/notifications", params=params, headers=user.headers)
+    r = await starling.client.get(
+        "/api/starling/v1/notifications", params=params, headers=user.headers
+    )
     assert r.status_code == 200, r.text
     page: dict[str, Any] = r.json()
     return page
@@ -32,7 +34,9 @@ async def _reply(starling: Harness, author: Account, parent_id: int, text: str) 
 
 async def _mark_read(starling: Harness, user: Account, max_id: str | None) -> int:
     body = {} if max_id is None else {"max_id": max_id}
-    r = await starling.client.post("/api/starling/v1/notifications/read", json=body, headers=user.headers)
+    r = await starling.client.post(
+        "/api/starling/v1/notifications/read", json=body, headers=user.headers
+    )
     assert r.status_code == 200, r.text
     unread: int = r.json()["unread_count"]
     return unread
@@ -161,7 +165,9 @@ async def test_deleting_a_tweet_removes_its_notifications(starling: Harness) -> 
 async def test_notifications_need_auth_and_a_valid_max_id(starling: Harness) -> None:
     alice = await starling.register()
     assert (await starling.client.get("/api/starling/v1/notifications")).status_code == 401
-    assert (await starling.client.post("/api/starling/v1/notifications/read", json={})).status_code == 401
+    assert (
+        await starling.client.post("/api/starling/v1/notifications/read", json={})
+    ).status_code == 401
     bad = await starling.client.post(
         "/api/starling/v1/notifications/read", json={"max_id": "x"}, headers=alice.headers
     )

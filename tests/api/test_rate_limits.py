@@ -87,7 +87,9 @@ async def register(
 
 
 async def login(client: httpx.AsyncClient, name: str, password: str = PASSWORD) -> httpx.Response:
-    return await client.post("/api/starling/v1/auth/token", json={"username": name, "password": password})
+    return await client.post(
+        "/api/starling/v1/auth/token", json={"username": name, "password": password}
+    )
 
 
 def assert_limited(r: httpx.Response, amount: int) -> None:
@@ -106,7 +108,9 @@ async def test_posts_past_the_budget_are_429(limited: Limited) -> None:
     alice = await starling.register()
     first = await starling.post(alice, "one")
     await starling.post(alice, "two")
-    r = await starling.client.post("/api/starling/v1/tweets", json={"text": "three"}, headers=alice.headers)
+    r = await starling.client.post(
+        "/api/starling/v1/tweets", json={"text": "three"}, headers=alice.headers
+    )
     assert_limited(r, 2)
     # Deleting is a tweet write too; another account has a budget of its own.
     assert_limited(
@@ -120,7 +124,9 @@ async def test_follows_and_unfollows_share_one_budget(limited: Limited) -> None:
     alice, bob, carol = [await starling.register() for _ in range(3)]
     await starling.follow(alice, bob)
     await starling.unfollow(alice, bob)
-    r = await starling.client.post(f"/api/starling/v1/users/{carol.id}/follow", headers=alice.headers)
+    r = await starling.client.post(
+        f"/api/starling/v1/users/{carol.id}/follow", headers=alice.headers
+    )
     assert_limited(r, 2)
 
 
@@ -152,8 +158,12 @@ async def test_reads_are_per_account_with_a_token_and_per_address_without(
     starling = await limited(rate_reads="3/hour", rate_reads_anonymous="2/hour")
     alice, bob = await starling.register(), await starling.register()
     for _ in range(3):
-        assert (await starling.client.get("/api/starling/v1/users/me", headers=alice.headers)).is_success
-    assert_limited(await starling.client.get("/api/starling/v1/timeline/home", headers=alice.headers), 3)
+        assert (
+            await starling.client.get("/api/starling/v1/users/me", headers=alice.headers)
+        ).is_success
+    assert_limited(
+        await starling.client.get("/api/starling/v1/timeline/home", headers=alice.headers), 3
+    )
     # Same address, another account: a budget of its own; so has the address itself.
     assert (await starling.client.get("/api/starling/v1/users/me", headers=bob.headers)).is_success
     for _ in range(2):
@@ -162,7 +172,9 @@ async def test_reads_are_per_account_with_a_token_and_per_address_without(
     # A token that does not verify counts as anonymous: it cannot buy a fresh budget.
     bad = {"Authorization": "Bearer not-a-token"}
     assert_limited(await starling.client.get("/api/starling/v1/users/me", headers=bad), 2)
-    assert (await starling.client_from(fresh_ip()).get(f"/api/starling/v1/users/{bob.id}")).is_success
+    assert (
+        await starling.client_from(fresh_ip()).get(f"/api/starling/v1/users/{bob.id}")
+    ).is_success
 
 
 async def test_registrations_are_per_address(limited: Limited) -> None:
@@ -201,13 +213,19 @@ async def test_every_answer_of_a_limited_route_carries_the_budget_headers(
     starling = await limited(rate_reads="10/hour")
     alice = await starling.register()
     seen = []
-    for path in ("/api/starling/v1/users/me", "/api/starling/v1/timeline/home", "/api/starling/v1/tweets/1"):
+    for path in (
+        "/api/starling/v1/users/me",
+        "/api/starling/v1/timeline/home",
+        "/api/starling/v1/tweets/1",
+    ):
         r = await starling.client.get(path, headers=alice.headers)
         assert r.headers["x-ratelimit-limit"] == "10", path
         seen.append(int(r.headers["x-ratelimit-remaining"]))
         assert int(r.headers["x-ratelimit-reset"]) > time.time() - 5
     assert seen == [9, 8, 7]  # the 404 of the last one counted too
-    r = await starling.client.post("/api/starling/v1/tweets", json={"text": "hi"}, headers=alice.headers)
+    r = await starling.client.post(
+        "/api/starling/v1/tweets", json={"text": "hi"}, headers=alice.headers
+    )
     assert r.headers["x-ratelimit-limit"] == "100000"  # the posts budget of the harness
     for path in ("/healthz", "/readyz", "/metrics"):
         r = await starling.client.get(path)
@@ -218,7 +236,9 @@ async def test_a_spent_budget_comes_back_as_the_window_moves(limited: Limited) -
     starling = await limited(rate_posts="1/hour")
     alice = await starling.register()
     await starling.post(alice, "one")
-    r = await starling.client.post("/api/starling/v1/tweets", json={"text": "two"}, headers=alice.headers)
+    r = await starling.client.post(
+        "/api/starling/v1/tweets", json={"text": "two"}, headers=alice.headers
+    )
     assert_limited(r, 1)
     starling.clock.advance(HOUR_MS + 1000)
     await starling.post(alice, "two, an hour later")
@@ -229,7 +249,9 @@ async def test_rate_limits_off_lets_everything_through(limited: Limited) -> None
     assert starling.core.rate_limiter is None
     alice = await starling.register()
     await starling.post(alice, "one")
-    r = await starling.client.post("/api/starling/v1/tweets", json={"text": "two"}, headers=alice.headers)
+    r = await starling.client.post(
+        "/api/starling/v1/tweets", json={"text": "two"}, headers=alice.headers
+    )
     assert r.status_code == 201
     assert "x-ratelimit-limit" not in r.headers
 
@@ -247,7 +269,9 @@ async def test_two_api_processes_draw_from_one_budget(
         await here.post(alice, "one, here")
         await there.post(alice, "two, there")
         await here.post(alice, "three, here")
-        r = await there.client.post("/api/starling/v1/tweets", json={"text": "4"}, headers=alice.headers)
+        r = await there.client.post(
+            "/api/starling/v1/tweets", json={"text": "4"}, headers=alice.headers
+        )
         assert_limited(r, 3)
     finally:
         await there.close()

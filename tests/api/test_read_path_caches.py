@@ -30,7 +30,9 @@ async def test_every_tweet_body_has_the_documented_shape(starling: Harness) -> N
     await starling.retweet(author, quote)  # a retweet of a quote of a reply
     await starling.post(author, 'quotes "and" \\ escapes \u2603')
     await starling.drain()
-    like = await starling.client.post(f"/api/starling/v1/tweets/{quote}/like", headers=viewer.headers)
+    like = await starling.client.post(
+        f"/api/starling/v1/tweets/{quote}/like", headers=viewer.headers
+    )
     assert like.status_code == 200
 
     home = msgspec.json.decode(
@@ -39,7 +41,9 @@ async def test_every_tweet_body_has_the_documented_shape(starling: Harness) -> N
     mine = msgspec.json.decode(
         await _body(starling, f"/api/starling/v1/users/{author.id}/tweets", None), type=TweetsPage
     )
-    one = msgspec.json.decode(await _body(starling, f"/api/starling/v1/tweets/{quote}", None), type=TweetOut)
+    one = msgspec.json.decode(
+        await _body(starling, f"/api/starling/v1/tweets/{quote}", None), type=TweetOut
+    )
 
     assert [t.text for t in home.tweets] == [
         'quotes "and" \\ escapes \u2603',
@@ -60,7 +64,9 @@ async def test_every_tweet_body_has_the_documented_shape(starling: Harness) -> N
     assert one.viewer is None
     assert one.metrics.likes == 1
     assert one.quote_tweet_id == str(reply)
-    raw: dict[str, Any] = msgspec.json.decode(await _body(starling, f"/api/starling/v1/tweets/{root}", None))
+    raw: dict[str, Any] = msgspec.json.decode(
+        await _body(starling, f"/api/starling/v1/tweets/{root}", None)
+    )
     assert "viewer" not in raw
     assert raw["hashtags"] == ["tags"]
     assert raw["mentions"] == ["mentions"]
@@ -118,7 +124,9 @@ async def test_counts_changed_here_show_at_once(starling: Harness) -> None:
 
 async def test_a_remembered_token_is_refused_once_it_expires(starling: Harness) -> None:
     viewer = await starling.register()
-    assert (await starling.client.get("/api/starling/v1/timeline/home", headers=viewer.headers)).is_success
+    assert (
+        await starling.client.get("/api/starling/v1/timeline/home", headers=viewer.headers)
+    ).is_success
 
     await starling.advance(starling.core.settings.token_ttl_s * 1000)
 

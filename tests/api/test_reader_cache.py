@@ -83,7 +83,9 @@ async def test_follow_mute_and_block_through_the_api_are_seen_on_the_next_read(
 
     await starling.mute(viewer, star)
     assert await starling.home_ids(viewer) == [from_friend]
-    r = await starling.client.delete(f"/api/starling/v1/users/{star.id}/mute", headers=viewer.headers)
+    r = await starling.client.delete(
+        f"/api/starling/v1/users/{star.id}/mute", headers=viewer.headers
+    )
     assert r.status_code == 200, r.text
     assert await starling.home_ids(viewer) == [from_star, from_friend]
 

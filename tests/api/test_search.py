@@ -131,7 +131,9 @@ async def test_results_hide_blocked_and_muted_authors_and_carry_viewer_flags(
     for path in (f"/users/{blocked.id}/block", f"/users/{muted.id}/mute"):
         r = await starling.client.post(f"/api/starling/v1{path}", headers=viewer.headers)
         assert r.status_code == 200, r.text
-    r = await starling.client.post(f"/api/starling/v1/tweets/{liked_tweet}/like", headers=viewer.headers)
+    r = await starling.client.post(
+        f"/api/starling/v1/tweets/{liked_tweet}/like", headers=viewer.headers
+    )
     assert r.status_code == 200, r.text
     await starling.drain()
 
@@ -150,7 +152,9 @@ async def test_users_are_found_by_prefix_of_username_or_display_name(starling: H
     longer = await starling.register(f"{stem}_watch")
     other = await starling.register()
     r = await starling.client.patch(
-        "/api/starling/v1/users/me", json={"display_name": f"{stem.upper()} Relief"}, headers=other.headers
+        "/api/starling/v1/users/me",
+        json={"display_name": f"{stem.upper()} Relief"},
+        headers=other.headers,
     )
     assert r.status_code == 200, r.text
     await starling.register()  # matches nothing

@@ -185,7 +185,9 @@ async def test_muted_and_blocking_authors_never_appear_on_the_stream(starling: H
     async with open_stream(starling, alice) as stream:
         await starling.post(muted, "you will not see this")
         await starling.post(muted, f"nor this mention @{alice.username}")
-        r = await starling.client.post(f"/api/starling/v1/users/{alice.id}/block", headers=blocker.headers)
+        r = await starling.client.post(
+            f"/api/starling/v1/users/{alice.id}/block", headers=blocker.headers
+        )
         assert r.status_code == 200
         await starling.post(blocker, "nor this")
         await starling.drain()

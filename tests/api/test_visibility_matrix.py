@@ -243,7 +243,9 @@ async def bookmarks(starling: Harness, cast: Cast) -> None:
     quote = await starling.post(c, "quoting the author", quote=by_author)
     plain = await starling.post(c, "plain")
     for tweet_id in (by_author, retweet, quote, plain):  # the retweet's: the original's
-        r = await starling.client.post(f"/api/starling/v1/tweets/{tweet_id}/bookmark", headers=v.headers)
+        r = await starling.client.post(
+            f"/api/starling/v1/tweets/{tweet_id}/bookmark", headers=v.headers
+        )
         assert r.status_code == 200, r.text
     await relate(starling, cast)
 

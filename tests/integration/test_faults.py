@@ -137,7 +137,9 @@ async def test_posts_commit_while_nats_is_unreachable_and_are_delivered_later(
     )
     try:
         r = await offline.client.post(
-            "/api/starling/v1/tweets", json={"text": "posted while NATS is away"}, headers=author.headers
+            "/api/starling/v1/tweets",
+            json={"text": "posted while NATS is away"},
+            headers=author.headers,
         )
         assert r.status_code == 201
         tweet_id = int(r.json()["id"])

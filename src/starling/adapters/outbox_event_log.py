@@ -16,7 +16,7 @@ import contextlib
 from collections.abc import Sequence
 
 from starling.metrics import Metrics
-from starling.ports import BatchHandler, DeadLetter, EventHandler, OutboxRecord, Store
+from starling.ports import BatchHandler, DeadLetter, EventHandler, OutboxRecord, OutboxStore
 from starling.workers.delivery import ConsumerGroup, RetryPolicy, deliver, replay
 
 BATCH_SIZE = 256
@@ -47,7 +47,7 @@ class _Row:
     addressed_to: str | None = None  # replays run in-process (``replay_dead_letters``), never here
 
     def __init__(
-        self, consumer: _Consumer, row: OutboxRecord, store: Store, metrics: Metrics
+        self, consumer: _Consumer, row: OutboxRecord, store: OutboxStore, metrics: Metrics
     ) -> None:
         self._consumer = consumer
         self._row = row
@@ -77,7 +77,7 @@ class OutboxEventLog:
 
     def __init__(
         self,
-        store: Store,
+        store: OutboxStore,
         metrics: Metrics,
         *,
         max_deliver: int = 5,

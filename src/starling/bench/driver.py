@@ -170,7 +170,9 @@ class _Driver:
             else:
                 author = p.top_celebrity
             return await self.client.post(
-                "/api/starling/v1/tweets", json={"text": self._text(draw)}, headers=self._headers(author)
+                "/api/starling/v1/tweets",
+                json={"text": self._text(draw)},
+                headers=self._headers(author),
             )
         if kind == LIKE:
             if not self.tweet_ids:

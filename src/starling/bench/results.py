@@ -153,6 +153,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     client_processes: int
     connections: int
     seed: int
+    rate_limits: bool = True
+    """Whether the server ran with its request budgets on (``--rate-limits``)."""
 
 
 class Results(msgspec.Struct, kw_only=True):

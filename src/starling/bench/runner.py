@@ -103,6 +103,10 @@ class Options(msgspec.Struct, frozen=True, kw_only=True):
     bench_dir: Path
     seed: int
     profile: bool = False
+    rate_limits: bool = True
+    """Request budgets on (the default: what a deployment runs), with the write budgets
+    raised (see :data:`starling.bench.server.BENCH_WRITE_BUDGETS`); off measures the feed
+    alone."""
 
 
 def machine() -> Machine:
@@ -466,7 +470,12 @@ def run_strategy(
     """All phases of one strategy on a server of its own (stopped at the end)."""
     console.rule(f"strategy {strategy}")
     result = StrategyResult(strategy=strategy)
-    server = servers.start(backends, strategy=strategy, log_dir=options.out_dir / "logs")
+    server = servers.start(
+        backends,
+        strategy=strategy,
+        log_dir=options.out_dir / "logs",
+        rate_limits=options.rate_limits,
+    )
     d = options.duration_s
     try:
         ctx = _Context(options, server, population, tokens, result)
@@ -626,6 +635,7 @@ def run(options: Options, console: Console) -> Results:
             client_processes=options.client_processes,
             connections=options.connections,
             seed=options.seed,
+            rate_limits=options.rate_limits,
         ),
         strategies={},
     )

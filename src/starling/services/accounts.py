@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
+from typing import Protocol
 
 from starling.domain.accounts import DeletedAccount
 from starling.domain.errors import (
@@ -20,7 +21,7 @@ from starling.domain.events import Event, TweetDeleted, Unfollowed, Unliked
 from starling.domain.ids import SnowflakeGenerator
 from starling.domain.model import Credentials, NewUser, User
 from starling.domain.text import USERNAME_PATTERN, check_storable, is_storable
-from starling.ports import Clock, EventLog, MediaStore, Store
+from starling.ports import AccountStore, Clock, EventLog, MediaStore, UserStore
 from starling.services.credentials import Claims, LoginGuard, Passwords, Tokens
 from starling.services.feed_manager import FeedManager
 
@@ -50,13 +51,17 @@ def _check_length(value: str, limit: int, code: str, what: str) -> None:
         raise InvalidInput(f"{what} is longer than {limit} characters.", code=code)
 
 
+class _AccountRows(UserStore, AccountStore, Protocol):
+    """Users and their credentials: what sign-up, login, profile and account changes touch."""
+
+
 class AccountService:
     """Registration, credentials, sessions (tokens) and profiles."""
 
     def __init__(
         self,
         *,
-        store: Store,
+        store: _AccountRows,
         ids: SnowflakeGenerator,
         clock: Clock,
         passwords: Passwords,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import msgspec
 
-from starling.ports import Store
+from starling.ports import ConversationStore
 from starling.services.hydration import Engagement, TweetView
 from starling.services.read_pipeline import ReadPipeline, TweetPage
 
@@ -24,7 +24,7 @@ class ConversationService:
     lists (tweets by authors hidden from the viewer left out, quotes of them without the
     quoted tweet)."""
 
-    def __init__(self, *, store: Store, reads: ReadPipeline) -> None:
+    def __init__(self, *, store: ConversationStore, reads: ReadPipeline) -> None:
         self._store = store
         self._reads = reads
 

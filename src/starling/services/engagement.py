@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import msgspec
 
 from starling.domain.engagement import NO_COUNTS
@@ -10,7 +12,14 @@ from starling.domain.events import Liked, Unliked
 from starling.domain.ids import SnowflakeGenerator
 from starling.domain.model import Tweet
 from starling.metrics import Metrics
-from starling.ports import Clock, EventLog, Store
+from starling.ports import (
+    BookmarkStore,
+    Clock,
+    EngagementStore,
+    EventLog,
+    ModerationReads,
+    TweetReads,
+)
 from starling.services.read_pipeline import ReadPipeline, TweetPage
 
 
@@ -23,13 +32,17 @@ class LikeState(msgspec.Struct, frozen=True):
     likes_count: int
 
 
+class _EngagementRows(EngagementStore, BookmarkStore, TweetReads, ModerationReads, Protocol):
+    """Likes and bookmarks, and the tweet and block checks made before writing them."""
+
+
 class EngagementService:
     """Like, unlike, bookmark; counts and viewer flags for a page of tweets."""
 
     def __init__(
         self,
         *,
-        store: Store,
+        store: _EngagementRows,
         event_log: EventLog,
         ids: SnowflakeGenerator,
         clock: Clock,

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
+from typing import Protocol
 
 from starling.domain import ids as snowflake
 from starling.domain.events import AnyEvent, TweetDeleted, TweetPosted, Unfollowed
@@ -37,7 +38,14 @@ from starling.domain.feed import (
     unfollow_makes_pushed,
 )
 from starling.metrics import Metrics
-from starling.ports import BackendUnavailable, Clock, Store, TimelineCache
+from starling.ports import (
+    BackendUnavailable,
+    Clock,
+    FollowReads,
+    TimelineCache,
+    TweetReads,
+    UserReads,
+)
 from starling.services.live import LivePublisher
 
 log = logging.getLogger(__name__)
@@ -45,6 +53,11 @@ log = logging.getLogger(__name__)
 LATE_WINDOW = 100
 """Newest ids re-read after a rebuild's write: tweets committed in the milliseconds the
 rebuild took (far fewer than 100 on one machine)."""
+
+
+class _FeedReads(FollowReads, TweetReads, UserReads, Protocol):
+    """What the feed verbs read: the follow graph, tweets, authors (never a write: the
+    timeline cache is the only thing the feed manager changes)."""
 
 
 class FeedManager:
@@ -58,7 +71,7 @@ class FeedManager:
     def __init__(
         self,
         *,
-        store: Store,
+        store: _FeedReads,
         cache: TimelineCache,
         rules: FeedRules,
         policy: FanoutPolicy,

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from starling.domain.errors import CannotFollowSelf, Forbidden, UserNotFound
 from starling.domain.events import Followed, Unfollowed
 from starling.domain.ids import SnowflakeGenerator
 from starling.domain.model import Page, User
-from starling.ports import Clock, EventLog, Store
+from starling.ports import Clock, EventLog, FollowStore, ModerationReads, UserReads
 from starling.services.feed_manager import FeedManager
+
+
+class _GraphRows(FollowStore, UserReads, ModerationReads, Protocol):
+    """Follow edges, the users they join and the block check made before a follow."""
 
 
 class GraphService:
@@ -19,7 +25,7 @@ class GraphService:
     def __init__(
         self,
         *,
-        store: Store,
+        store: _GraphRows,
         event_log: EventLog,
         feed: FeedManager,
         ids: SnowflakeGenerator,

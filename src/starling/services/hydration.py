@@ -13,14 +13,14 @@ hydrating it costs a fixed number of store queries, and none for the parts cache
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Final
+from typing import Final, Protocol
 
 import msgspec
 
 from starling.domain.engagement import NO_FLAGS, Counts, ViewerFlags
 from starling.domain.media import Media
 from starling.domain.model import Tweet, User
-from starling.ports import Store
+from starling.ports import EngagementReads, MediaRows, TweetReads, UserReads
 
 
 class TweetView(msgspec.Struct, frozen=True, gc=False):
@@ -82,12 +82,16 @@ original quotes (Twitter shows a retweeted quote with its quoted tweet, and no d
 _NO_MEDIA: Final[tuple[Media, ...]] = ()
 
 
+class _HydrationReads(TweetReads, UserReads, MediaRows, EngagementReads, Protocol):
+    """What hydrating a page reads: tweets, authors, media, counts and viewer flags."""
+
+
 class Hydrator:
     """Turns a page of tweet ids into :class:`TweetView` objects, and looks up their
     :class:`Engagement`, from ``store`` (tweets, author rows, media and counts are cached
     behind it)."""
 
-    def __init__(self, *, store: Store) -> None:
+    def __init__(self, *, store: _HydrationReads) -> None:
         self._store = store
 
     async def hydrate(self, tweet_ids: Sequence[int]) -> list[TweetView]:

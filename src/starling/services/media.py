@@ -36,7 +36,7 @@ from starling.domain.media import (
     TooManyMedia,
     UnsupportedMedia,
 )
-from starling.ports import Clock, MediaStore, Store
+from starling.ports import Clock, MediaRows, MediaStore
 
 MAX_SIDE_PX: Final = 8_192
 """Largest accepted width or height in pixels (Twitter's limit for images)."""
@@ -127,7 +127,9 @@ def inspect_image(data: bytes, *, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image
     )
 
 
-async def attachable_media(store: Store, *, owner_id: int, media_ids: Sequence[int]) -> list[Media]:
+async def attachable_media(
+    store: MediaRows, *, owner_id: int, media_ids: Sequence[int]
+) -> list[Media]:
     """The media of ``media_ids`` without repeats, in order, once checked for a tweet by
     ``owner_id``.
 
@@ -178,7 +180,7 @@ class MediaService:
     def __init__(
         self,
         *,
-        store: Store,
+        store: MediaRows,
         media_store: MediaStore,
         ids: SnowflakeGenerator,
         clock: Clock,

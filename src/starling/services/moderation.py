@@ -14,11 +14,17 @@ followee back at once.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from starling.domain.errors import InvalidInput, UserNotFound
 from starling.domain.events import Event, Unfollowed
 from starling.domain.ids import SnowflakeGenerator
-from starling.ports import Clock, EventLog, Store
+from starling.ports import Clock, EventLog, FollowReads, ModerationStore, UserReads
 from starling.services.feed_manager import FeedManager
+
+
+class _ModerationRows(ModerationStore, UserReads, FollowReads, Protocol):
+    """Blocks and mutes, the users they name and whether a follow edge is there."""
 
 
 class ModerationService:
@@ -27,7 +33,7 @@ class ModerationService:
     def __init__(
         self,
         *,
-        store: Store,
+        store: _ModerationRows,
         event_log: EventLog,
         feed: FeedManager,
         ids: SnowflakeGenerator,

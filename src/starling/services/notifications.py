@@ -9,14 +9,20 @@ event inserts rows that are all there already: nothing changes. Ids stay time-or
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from starling.domain import ids as snowflake
 from starling.domain.events import AnyEvent, Followed, Liked, TweetDeleted, TweetPosted
 from starling.domain.ids import SnowflakeGenerator
 from starling.domain.notifications import Notification, NotificationType
 from starling.domain.text import mentions
-from starling.ports import Clock, Store
+from starling.ports import Clock, ModerationReads, NotificationStore, TweetReads, UserReads
 from starling.services.live import LivePublisher
 from starling.services.read_pipeline import NotificationPage, ReadPipeline
+
+
+class _NotificationRows(NotificationStore, TweetReads, UserReads, ModerationReads, Protocol):
+    """The inbox, and the tweets, mentioned users and blocks a notification is made from."""
 
 
 class NotificationService:
@@ -33,7 +39,7 @@ class NotificationService:
     def __init__(
         self,
         *,
-        store: Store,
+        store: _NotificationRows,
         ids: SnowflakeGenerator,
         clock: Clock,
         reads: ReadPipeline,

@@ -26,7 +26,7 @@ from __future__ import annotations
 import itertools
 from collections import deque
 from collections.abc import Awaitable, Callable, Collection, Sequence
-from typing import Final, Generic, TypeVar
+from typing import Final, Generic, Protocol, TypeVar
 
 import msgspec
 
@@ -35,7 +35,7 @@ from starling.domain.feed import REPEAT_WINDOW, FanoutPolicy, is_repeat
 from starling.domain.model import User
 from starling.domain.notifications import Notification
 from starling.domain.visibility import EVERYONE, Visibility
-from starling.ports import Store
+from starling.ports import FollowReads, ModerationReads, NotificationReads, UserReads
 from starling.services.hydration import NO_ENGAGEMENT, Engagement, Hydrator, TweetView
 from starling.services.tweets import Posted
 
@@ -237,12 +237,17 @@ def _itself(tweet_id: int) -> int:
 
 
 # --- the pipeline -----------------------------------------------------------------------
+class _PipelineReads(FollowReads, UserReads, ModerationReads, NotificationReads, Protocol):
+    """What the read pipeline reads besides hydration: the viewer's context (hidden
+    authors, followed celebrities), users and the notification inbox. Reads only."""
+
+
 class ReadPipeline:
     """Every read of tweets and notifications (see the module docstring). Surfaces
     (timelines, search, conversations, bookmarks, notifications, the stream) give it
     their ids; it hydrates, applies the visibility rule, pages and adds engagement."""
 
-    def __init__(self, *, store: Store, hydrator: Hydrator, policy: FanoutPolicy) -> None:
+    def __init__(self, *, store: _PipelineReads, hydrator: Hydrator, policy: FanoutPolicy) -> None:
         self._store = store
         self._hydrator = hydrator
         self._policy = policy

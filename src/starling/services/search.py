@@ -13,12 +13,13 @@ never indexed (the handler reloads it and finds nothing).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 from starling.domain.events import AnyEvent, TweetDeleted, TweetPosted
 from starling.domain.model import User
 from starling.domain.search import InvalidQuery, parse_query
 from starling.domain.text import check_storable
-from starling.ports import SearchIndex, Store
+from starling.ports import SearchIndex, TweetReads, UserReads
 from starling.services.read_pipeline import NO_TWEETS, ReadPipeline, TweetPage
 
 MAX_USER_QUERY_LENGTH = 50
@@ -28,13 +29,17 @@ MAX_USER_OFFSET = 1_000
 """Deepest user-search position served: each page re-reads the rows before it."""
 
 
+class _SearchReads(TweetReads, UserReads, Protocol):
+    """Tweets and users by id or name, around the search index."""
+
+
 class SearchService:
     """Tweet and user search over a :class:`SearchIndex`, and its indexing consumer."""
 
     def __init__(
         self,
         *,
-        store: Store,
+        store: _SearchReads,
         index: SearchIndex,
         reads: ReadPipeline,
     ) -> None:

@@ -146,10 +146,14 @@ class StreamService:
         bus: LiveBus,
         reads: ReadPipeline,
         timelines: TimelineService,
+        heartbeat_s: float,
     ) -> None:
         self._bus = bus
         self._reads = reads
         self._timelines = timelines
+        self.heartbeat_s = heartbeat_s
+        """Seconds of silence before a stream sends a heartbeat
+        (``STARLING_STREAM_HEARTBEAT_S``)."""
 
     async def channels(self, viewer_id: int) -> list[str]:
         """The reader's own channel and the author channels of the celebrities they follow."""
@@ -163,18 +167,20 @@ class StreamService:
             await subscription.update(await self.channels(viewer_id))
 
     async def open(
-        self, *, viewer_id: int, last_event_id: int | None, heartbeat_s: float
+        self, *, viewer_id: int, last_event_id: int | None, heartbeat_s: float | None = None
     ) -> LiveStream:
         """Subscribe ``viewer_id``'s channels, then collect the replay of items newer than
-        ``last_event_id`` (none when None). Raises ``BackendUnavailable`` when the bus
-        cannot be reached."""
+        ``last_event_id`` (none when None). A heartbeat follows every ``heartbeat_s``
+        seconds of silence (None: :attr:`heartbeat_s`, the setting). Raises
+        ``BackendUnavailable`` when the bus cannot be reached."""
         subscription = await self._bus.subscribe(await self.channels(viewer_id))
         try:
             replay = [] if last_event_id is None else await self._replay(viewer_id, last_event_id)
         except BaseException:
             await subscription.close()
             raise
-        return LiveStream(self, viewer_id, subscription, replay, heartbeat_s)
+        interval = self.heartbeat_s if heartbeat_s is None else heartbeat_s
+        return LiveStream(self, viewer_id, subscription, replay, interval)
 
     async def _replay(self, viewer_id: int, after_id: int) -> list[TweetItem | NotificationItem]:
         page = await self._timelines.home(viewer_id=viewer_id, max_id=None, limit=REPLAY_LIMIT)

@@ -11,14 +11,19 @@ usually runs neither query.
 from __future__ import annotations
 
 import logging
+from typing import Protocol
 
 from starling.domain.errors import Forbidden, UserNotFound
 from starling.metrics import Metrics
-from starling.ports import BackendUnavailable, Store
+from starling.ports import BackendUnavailable, FollowReads, TweetReads, UserReads
 from starling.services.feed_manager import FeedManager
 from starling.services.read_pipeline import ReadPipeline, TweetPage
 
 log = logging.getLogger(__name__)
+
+
+class _TimelineReads(FollowReads, TweetReads, UserReads, Protocol):
+    """What the timelines read from the store: the follow graph, tweets by author, users."""
 
 
 class TimelineService:
@@ -28,7 +33,7 @@ class TimelineService:
     def __init__(
         self,
         *,
-        store: Store,
+        store: _TimelineReads,
         feed: FeedManager,
         reads: ReadPipeline,
         metrics: Metrics,

@@ -14,7 +14,7 @@ from starling.domain.events import AnyEvent, TweetPosted
 from starling.domain.ids import timestamp_ms
 from starling.domain.search import folded_hashtags
 from starling.domain.trends import DEFAULT_TRENDS, Trend, TrendConfig, rank
-from starling.ports import Clock, Store, TrendCounter
+from starling.ports import Clock, TrendCounter, TweetReads
 
 MAX_TRENDS = 50
 """Most trends one request may ask for."""
@@ -24,7 +24,7 @@ class TrendService:
     """Counts hashtags of posted tweets and answers the current trends."""
 
     def __init__(
-        self, *, store: Store, counter: TrendCounter, clock: Clock, config: TrendConfig
+        self, *, store: TweetReads, counter: TrendCounter, clock: Clock, config: TrendConfig
     ) -> None:
         self._store = store
         self._counter = counter

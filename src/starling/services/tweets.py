@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Protocol
 
 import msgspec
 
@@ -13,7 +14,15 @@ from starling.domain.ids import SnowflakeGenerator
 from starling.domain.media import Media
 from starling.domain.model import Tweet, User
 from starling.domain.text import normalize_tweet_text
-from starling.ports import Clock, EventLog, Store
+from starling.ports import (
+    Clock,
+    ConversationStore,
+    EventLog,
+    MediaRows,
+    ModerationReads,
+    TweetStore,
+    UserReads,
+)
 from starling.services.media import attachable_media
 
 
@@ -25,13 +34,18 @@ class Posted(msgspec.Struct, frozen=True):
     media: tuple[Media, ...]
 
 
+class _TweetRows(TweetStore, UserReads, ModerationReads, ConversationStore, MediaRows, Protocol):
+    """Tweets and what posting one checks: the author, blocks, an existing retweet and the
+    media to attach."""
+
+
 class TweetService:
     """Create, read and delete tweets; fan-out happens downstream of the outbox."""
 
     def __init__(
         self,
         *,
-        store: Store,
+        store: _TweetRows,
         event_log: EventLog,
         ids: SnowflakeGenerator,
         clock: Clock,

@@ -17,7 +17,7 @@ from starling.adapters.jetstream.dead_letters import DeadLetters, JetStreamDeadL
 from starling.adapters.jetstream.relay import RELAY, Relay
 from starling.adapters.jetstream.streams import StreamNames, ensure_streams, is_valid_name
 from starling.metrics import Metrics
-from starling.ports import BatchHandler, EventHandler, Store
+from starling.ports import BatchHandler, EventHandler, OutboxStore
 from starling.workers.delivery import ConsumerGroup, RetryPolicy
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class JetStreamEventLog:
 
     def __init__(
         self,
-        store: Store,
+        store: OutboxStore,
         metrics: Metrics,
         *,
         url: str,

@@ -29,7 +29,7 @@ from starling.adapters.jetstream.streams import (
     envelope,
     is_valid_name,
 )
-from starling.ports import OutboxRecord, Store
+from starling.ports import OutboxRecord, OutboxStore
 
 RELAY = "relay"
 """The store's consumer-position key of the relay (last outbox position published)."""
@@ -49,7 +49,7 @@ class Relay:
     """Publishes ``store``'s outbox to the stream of ``names`` over ``connection``
     (:meth:`run` is the task; :meth:`notify` wakes it)."""
 
-    def __init__(self, store: Store, connection: Connection, names: StreamNames) -> None:
+    def __init__(self, store: OutboxStore, connection: Connection, names: StreamNames) -> None:
         self._store = store
         self._conn = connection
         self._names = names

@@ -1,5 +1,5 @@
-"""``EngagementStore`` in SQL: likes, bookmarks, counters and viewer flags (a mixin of
-:class:`~starling.adapters.sql.store.SqlStore`, which provides ``self.db``,
+"""``EngagementStore`` and ``BookmarkStore`` in SQL: likes, bookmarks, counters and viewer
+flags (a mixin of :class:`~starling.adapters.sql.store.SqlStore`, which provides ``self.db``,
 ``self._insert_ignoring`` and ``self._write_events``).
 
 Like counts are *sharded counters* (see :mod:`tables`): a new like inserts its

@@ -1,5 +1,5 @@
-"""``ModerationStore`` in SQL: blocks, mutes and notifications (a mixin of
-:class:`~starling.adapters.sql.store.SqlStore`, which provides ``self.db``,
+"""``ModerationStore`` and ``NotificationStore`` in SQL: blocks, mutes and notifications
+(a mixin of :class:`~starling.adapters.sql.store.SqlStore`, which provides ``self.db``,
 ``self._insert_ignoring`` and ``self._write_events``).
 
 The statements live here rather than in :mod:`statements`: they touch only this

@@ -25,7 +25,7 @@ async def healthz_head() -> None:
 
 @get("/readyz", summary="Readiness of every backend", tags=["operations"])
 async def readyz(core: Core) -> Response[Readiness]:
-    checks = await core.readiness()
+    checks = await core.health.readiness()
     ready = all(v == "ok" for v in checks.values())
     return Response(
         Readiness("ok" if ready else "unavailable", checks), status_code=200 if ready else 503
@@ -39,15 +39,14 @@ async def readyz(core: Core) -> Response[Readiness]:
     media_type=MediaType.TEXT,
 )
 async def readyz_head(core: Core) -> Response[None]:
-    checks = await core.readiness()
+    checks = await core.health.readiness()
     return Response(None, status_code=200 if all(v == "ok" for v in checks.values()) else 503)
 
 
 @get("/metrics", summary="Prometheus metrics", tags=["operations"], media_type=MediaType.TEXT)
 async def metrics(core: Core) -> Response[bytes]:
-    core.metrics.events_pending.set(await core.event_log.pending())
     # Litestar appends "; charset=utf-8" to every text/* type itself.
-    return Response(core.metrics.render(), media_type="text/plain; version=0.0.4")
+    return Response(await core.health.metrics_text(), media_type="text/plain; version=0.0.4")
 
 
 @get(

@@ -139,11 +139,7 @@ class StreamController(Controller):
     ) -> ServerSentEvent:
         after = parse_last_event_id(last_event_id)
         try:
-            stream = await core.stream.open(
-                viewer_id=viewer_id,
-                last_event_id=after,
-                heartbeat_s=core.settings.stream_heartbeat_s,
-            )
+            stream = await core.stream.open(viewer_id=viewer_id, last_event_id=after)
         except BackendUnavailable as exc:
             raise ApiError(503, "live_unavailable", "Live updates are unavailable.") from exc
         # The background task closes a stream whose client left before it was iterated
