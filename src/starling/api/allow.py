@@ -3,7 +3,7 @@
 Litestar 2 builds one ``OPTIONS`` handler per path when the path's first handler is
 registered, and that handler lists the methods known then; handlers registered later on
 the same path (``GET`` and ``DELETE /tweets/{id}`` are two handlers) are routed, yet left
-out of its ``Allow`` (litestar-org/litestar#4169, fixed in Litestar 3). RFC 9110 section
+out of its ``Allow`` (a known Litestar 2 bug, fixed in Litestar 3). RFC 9110 section
 10.2.1: ``Allow`` lists the methods the resource supports. The 405 answer's ``Allow``
 comes from the router and is right already.
 """

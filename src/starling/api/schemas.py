@@ -116,7 +116,7 @@ class CreateTweet(msgspec.Struct, forbid_unknown_fields=True):
             "white space or invisible characters.",
             minLength=1,
             maxLength=280,
-            pattern=patterns.STORABLE,
+            pattern=patterns.TWEET_TEXT,
         ),
     ]
     reply_to_tweet_id: BodyId = None
