@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import random
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -148,3 +149,13 @@ async def test_options_lists_every_method_of_the_resource(
     refused = await starling.client.put(path)
     assert refused.status_code == 405
     assert sorted(refused.headers["allow"].split(", ")) == allowed.split(", ")
+
+
+def test_the_codes_table_is_the_contracts() -> None:
+    contract = (Path(__file__).resolve().parents[2] / "docs" / "api.md").read_text()
+    table = contract[contract.index("## Error codes") :]
+    documented: dict[str, int] = {}
+    for status, codes in re.findall(r"^\| (\d{3}) \| (.+) \|$", table, re.MULTILINE):
+        for code in re.findall(r"`([a-z_]+)`", codes):
+            documented[code] = int(status)
+    assert documented == CODES

@@ -64,7 +64,7 @@ Limit = Annotated[
     str | None,
     QueryParameter(
         name="limit",
-        description=f"Page size, {1}..{MAX_LIMIT} (default {DEFAULT_LIMIT}); else 422 "
+        description=f"Page size, 1..{MAX_LIMIT} (default {DEFAULT_LIMIT}); else 422 "
         "`invalid_limit`.",
         schema_extra=_integer(1, MAX_LIMIT, DEFAULT_LIMIT),
     ),
