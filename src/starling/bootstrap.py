@@ -51,6 +51,7 @@ from starling.services.live import LivePublisher
 from starling.services.media import MediaService
 from starling.services.moderation import ModerationService
 from starling.services.notifications import NotificationService
+from starling.services.oauth import OAuthService
 from starling.services.rate_limits import RateLimiter, rate_limiter_for
 from starling.services.read_pipeline import ReadPipeline
 from starling.services.search import SearchService
@@ -120,6 +121,8 @@ class App:
     trends: TrendService
     health: HealthService
     """Readiness of the backends and the metrics text (the ops routes)."""
+    oauth: OAuthService
+    """OAuth applications, grants and revocation (the Mastodon-compatible API)."""
     run_workers: bool
     rate_limiter: RateLimiter | None = None
     """Request budgets of the HTTP surfaces; None with ``rate_limits=off``."""
@@ -438,6 +441,9 @@ async def build(
         ids=ids,
         adapters=adapters,
         health=_health(adapters, ctx.metrics),
+        oauth=OAuthService(
+            store=adapters.store, accounts=writing["accounts"], ids=ids, clock=ctx.clock
+        ),
         run_workers=run_workers,
         rate_limiter=rate_limiter_for(settings, ctx.clock),
         **reading,

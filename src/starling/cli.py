@@ -1,4 +1,4 @@
-"""The ``starling`` command: serve, worker, load, bench, token, db, dlq."""
+"""The ``starling`` command: serve, worker, load, bench, token, login-link, db, dlq."""
 
 from __future__ import annotations
 
@@ -155,6 +155,34 @@ def token(
     except UserNotFound as exc:
         console.print(f"[red]error:[/red] no user named {username!r}")
         raise typer.Exit(1) from exc
+
+
+@app.command("login-link")
+def login_link(
+    username: Annotated[str, typer.Argument(help="Any user, including imported ones.")],
+    base_url: Annotated[
+        str, typer.Option(help="Where the browser reaches `starling serve`.")
+    ] = "http://127.0.0.1:8000",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Print a one-time URL that logs a browser in as USERNAME (imported users have no
+    password): valid for 15 minutes, and for one use only."""
+    from starling.bootstrap import build
+    from starling.domain.errors import UserNotFound
+
+    async def run() -> str:
+        core = await build(_settings(database_url), run_workers=False)
+        try:
+            return await core.accounts.login_link_token(username=username)
+        finally:
+            await core.stop()
+
+    try:
+        token = asyncio.run(run())
+    except UserNotFound as exc:
+        console.print(f"[red]error:[/red] no user named {username!r}")
+        raise typer.Exit(1) from exc
+    typer.echo(f"{base_url.rstrip('/')}/login/link?token={token}")
 
 
 @app.command()

@@ -121,6 +121,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     rate_logins_account: str = "25/1 hour"
     """Login attempts per account name, from any address. Mastodon's
     ``throttle_login_attempts/email``: 25 / 1 h."""
+    secure_cookies: bool = False
+    """Mark the web app's cookies ``Secure`` (sent over HTTPS only): set it when the
+    site is served over HTTPS (behind a TLS-terminating proxy). Off by default so that
+    ``http://127.0.0.1:8000/`` works for a developer."""
     trusted_proxies: str = ""
     """Comma-separated CIDR networks of reverse proxies whose ``X-Forwarded-For`` names
     the client (e.g. ``10.0.0.0/8,127.0.0.1/32``). Empty: the socket's peer is the

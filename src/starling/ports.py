@@ -23,6 +23,7 @@ from starling.domain.events import AnyEvent, Event
 from starling.domain.media import Media
 from starling.domain.model import Credentials, NewUser, Tweet, User
 from starling.domain.notifications import Notification
+from starling.domain.oauth import AuthorizationCode, OAuthApp
 from starling.domain.trends import TagCount
 
 
@@ -204,6 +205,10 @@ class BookmarkStore(Protocol):
     async def unbookmark(self, user_id: int, tweet_id: int) -> bool:
         """Remove the bookmark; False if there was none."""
 
+    async def bookmarked_ids(self, user_id: int, tweet_ids: Iterable[int]) -> set[int]:
+        """Which of ``tweet_ids`` ``user_id`` has bookmarked, in one query (the
+        ``bookmarked`` flag of a page of Mastodon statuses)."""
+
     async def bookmarks_page(
         self, user_id: int, *, max_id: int | None, limit: int
     ) -> list[tuple[int, int]]:
@@ -332,9 +337,11 @@ class AccountStore(Protocol):
         that expire after ``now_ms``, and the password-change watermark); None when no
         such user exists, so one read also answers "does the token name a user"."""
 
-    async def revoke_token(self, user_id: int, jti: int, expires_at_ms: int, now_ms: int) -> None:
+    async def revoke_token(self, user_id: int, jti: int, expires_at_ms: int, now_ms: int) -> bool:
         """Revoke the single token ``jti`` of ``user_id`` until ``expires_at_ms`` (its own
-        expiry); idempotent. Forgets the user's revocations that expired by ``now_ms``."""
+        expiry); idempotent. Forgets the user's revocations that expired by ``now_ms``.
+        True when this call revoked it, False when it was revoked already: of concurrent
+        calls for one ``jti``, exactly one sees True (one-time login links rely on it)."""
 
     async def set_password(
         self, user_id: int, password_hash: str, *, revoked_below: int, kept_jti: int | None
@@ -352,6 +359,26 @@ class AccountStore(Protocol):
         notifications (received, and caused as the actor), upload rows, token state and
         the user row; then write ``events_for(what was removed)`` in the same
         transaction. None (nothing written) if no such user."""
+
+
+class OAuthStore(Protocol):
+    """Client applications and authorization codes of the Mastodon-compatible API
+    (access tokens are Starling's own, revoked through :class:`AccountStore`)."""
+
+    async def add_oauth_app(self, app: OAuthApp) -> None:
+        """Insert a registered application (its ``client_id`` is unique)."""
+
+    async def get_oauth_app(self, client_id: str) -> OAuthApp | None:
+        """The application with ``client_id``; None if none."""
+
+    async def add_oauth_code(self, code: AuthorizationCode, now_ms: int) -> None:
+        """Store a granted authorization code; forgets codes expired by ``now_ms``."""
+
+    async def take_oauth_code(self, code_digest: str) -> AuthorizationCode | None:
+        """Remove and return the code stored under ``code_digest``, in one transaction:
+        of two concurrent calls for one code at most one gets it (codes are single use).
+        None if absent (never granted, already taken or forgotten). Expiry is the
+        caller's to check."""
 
 
 class OutboxStore(Protocol):
@@ -391,6 +418,7 @@ class Store(
     ConversationStore,
     MediaRows,
     AccountStore,
+    OAuthStore,
     OutboxStore,
     Protocol,
 ):

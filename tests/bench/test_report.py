@@ -64,6 +64,8 @@ def _strategy(name: str, *, read_p99: float, celebrity_writes: float) -> Strateg
         fanout_writes_per_s=50_000,
         read_capacity=_phase("read capacity", 5_000, read=30),
         read_half=_phase("read half", 2_500, read=12),
+        web_read_capacity=_phase("web read capacity", 1_500, web_read=40),
+        web_read_half=_phase("web read half", 750, web_read=18),
         write_costs=[
             WriteCost(bucket="10 followers", followers=10, tweets=3, writes_per_tweet=10),
             WriteCost(
@@ -210,3 +212,20 @@ async def test_bare_app_serves_the_canned_page_of_the_asked_size() -> None:
     assert response.status_code == 200
     assert response.json()["tweets"] == []
     assert len(response.content) == 15_000  # STARLING_BENCH_PAGE_BYTES unset: the default
+
+
+def test_the_web_home_page_is_reported_beside_the_json_home_read() -> None:
+    results = _results()
+    console = Console(record=True, width=200)
+
+    report.render(results, console)
+
+    rows = {
+        line.split("│")[1].strip(): line
+        for line in console.export_text().splitlines()
+        if "│" in line
+    }
+    assert "1,500" in rows["web home page max req/s (closed loop)"]
+    assert "5,000" in rows["home read max req/s (closed loop)"]
+    assert rows["web home page p99 ms at half rate"].count("—") == 0
+    assert results.strategies["hybrid"].max_web_read_rps == 1_500

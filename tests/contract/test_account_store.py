@@ -59,8 +59,9 @@ class AccountStoreContract(StoreFixtures):
         self, store: Store, ids: SnowflakeGenerator
     ) -> None:
         alice = await self.user(store, ids)
-        await store.revoke_token(alice.id, 11, NOW_MS + 1_000, NOW_MS)
-        await store.revoke_token(alice.id, 11, NOW_MS + 1_000, NOW_MS)  # idempotent
+        assert await store.revoke_token(alice.id, 11, NOW_MS + 1_000, NOW_MS)
+        # Idempotent, and the second call tells it was revoked already.
+        assert not await store.revoke_token(alice.id, 11, NOW_MS + 1_000, NOW_MS)
         await store.revoke_token(alice.id, 12, NOW_MS + 5_000, NOW_MS)
         state = await store.token_state(alice.id, NOW_MS)
         assert state is not None

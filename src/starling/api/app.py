@@ -11,10 +11,12 @@ from litestar import Litestar
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.enums import ScopeType
+from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import Histogram
 
+from starling import web
 from starling.api import auth, errors
 from starling.api.allow import allow_every_method
 from starling.api.openapi import OpenAPIJson, SwaggerUI
@@ -31,6 +33,7 @@ from starling.api.routes.timelines import TimelinesController
 from starling.api.routes.tweets import TweetsController
 from starling.bootstrap import App, build
 from starling.config import Settings, load_settings
+from starling.mastodon import router as mastodon_router
 
 CORE = "core"
 
@@ -121,13 +124,19 @@ def create_app(core: App | None = None, *, settings: Settings | None = None) -> 
             ops.readyz_head,
             ops.metrics,
             ops.openapi_json,
+            # The Mastodon-compatible client API (docs/mastodon.md), on the same core.
+            mastodon_router(),
+            # The web app (pages, forms, live stream, static files) on the same services.
+            web.router(),
         ],
+        template_config=web.template_config(),
         dependencies={
             "core": Provide(_core, sync_to_thread=False),
             "viewer_id": Provide(auth.viewer_id),
             "maybe_viewer_id": Provide(auth.maybe_viewer_id),
         },
-        exception_handlers={Exception: errors.handle},
+        # An unknown path is a web page's 404 unless it is under a JSON surface's prefix.
+        exception_handlers={Exception: errors.handle, NotFoundException: web.handle_error},
         # Metrics outermost, so refused requests show in the histogram as 429s.
         middleware=[MetricsMiddleware, RateLimitMiddleware],
         before_send=[allow_every_method],

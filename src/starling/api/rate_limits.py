@@ -38,6 +38,7 @@ logins         ``logins_ip`` per IP AND ``logins_account`` per account name
 from __future__ import annotations
 
 import ipaddress
+import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -50,6 +51,7 @@ from starling.api.schemas import ErrorBody, ErrorOut
 from starling.bootstrap import App
 from starling.domain.errors import DomainError
 from starling.services.rate_limits import Verdict
+from starling.web.session import SESSION_COOKIE
 
 RateClass = Literal["reads", "posts", "follows", "engagement", "media", "registrations", "logins"]
 
@@ -75,6 +77,10 @@ LIMITED_PREFIXES = (f"{API}/",)
 
 OPT_KEY = "rate_limit"
 """The handler ``opt`` entry that declares a route's class (None: not limited)."""
+
+SHAPE_KEY = "error_shape"
+"""The handler ``opt`` entry naming the error body of a refusal: ``"mastodon"`` answers
+``{"error": "..."}`` (the Mastodon-compatible API); otherwise Starling's error object."""
 
 ACCOUNT_BUDGETS: dict[RateClass, str] = {
     "reads": "reads",
@@ -157,10 +163,22 @@ class _Draw:
 
 
 def _bearer(scope: Scope) -> str | None:
+    """The access token of a request: its bearer token, else the web app's session
+    cookie (which holds one: a browser draws from its account's budgets too)."""
+    cookies = None
     for name, value in scope["headers"]:
-        if name.lower() == b"authorization":
+        lowered = name.lower()
+        if lowered == b"authorization":
             scheme, _, token = value.decode("latin-1").partition(" ")
             return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+        if lowered == b"cookie":
+            cookies = value.decode("latin-1")
+    if cookies is None:
+        return None
+    for pair in cookies.split(";"):
+        key, _, session = pair.strip().partition("=")
+        if key == SESSION_COOKIE and session:
+            return session
     return None
 
 
@@ -207,7 +225,14 @@ class RateLimitMiddleware:
         shown = min(refused or verdicts, key=lambda v: (v.remaining, -v.reset_at))
         headers = _rate_headers(shown)
         if refused:
-            await _refuse(send, rate_class, max(v.retry_after for v in refused), headers)
+            opt = getattr(handler, "opt", None) or {}
+            await _refuse(
+                send,
+                rate_class,
+                max(v.retry_after for v in refused),
+                headers,
+                mastodon=opt.get(SHAPE_KEY) == "mastodon",
+            )
             return
 
         async def with_headers(message: Message) -> None:
@@ -243,12 +268,19 @@ class RateLimitMiddleware:
 
 
 def _login_name(body: bytes | None) -> str:
+    """The account name of a login: a JSON body's ``username``, else a form's (the web
+    app's login form)."""
     if not body:
         return ""
     try:
         return msgspec.json.decode(body, type=_LoginName).username
     except (msgspec.DecodeError, msgspec.ValidationError):
+        pass
+    try:
+        names = urllib.parse.parse_qs(body.decode("utf-8"), max_num_fields=16).get("username")
+    except (UnicodeDecodeError, ValueError):
         return ""
+    return names[0] if names else ""
 
 
 async def _peek_body(receive: Receive, limit: int) -> tuple[bytes | None, Receive]:
@@ -284,15 +316,16 @@ def _rate_headers(verdict: Verdict) -> list[tuple[bytes, bytes]]:
 
 
 async def _refuse(
-    send: Send, rate_class: RateClass, retry_after: int, headers: list[tuple[bytes, bytes]]
+    send: Send,
+    rate_class: RateClass,
+    retry_after: int,
+    headers: list[tuple[bytes, bytes]],
+    *,
+    mastodon: bool = False,
 ) -> None:
+    message = f"Too many requests of this kind ({rate_class}); retry in {retry_after} s."
     body = msgspec.json.encode(
-        ErrorOut(
-            ErrorBody(
-                "rate_limited",
-                f"Too many requests of this kind ({rate_class}); retry in {retry_after} s.",
-            )
-        )
+        {"error": message} if mastodon else ErrorOut(ErrorBody("rate_limited", message))
     )
     await send(
         {

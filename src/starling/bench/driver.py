@@ -38,8 +38,10 @@ from starling.bench.schedule import (
     POST_CELEBRITY,
     POST_TEN,
     READ,
+    WEB_READ,
     Arrival,
 )
+from starling.web.session import SESSION_COOKIE as WEB_SESSION_COOKIE
 
 PAGE_LIMIT = 50
 """Tweets per home-timeline read: the 50-tweet page of docs/scale-out.md's measured ceilings."""
@@ -63,6 +65,8 @@ class DriverJob(msgspec.Struct, frozen=True, kw_only=True):
     connections: int = 64
     closed_loop_s: float = 0.0
     """When positive: ignore ``arrivals`` and run closed-loop reads for this long."""
+    closed_loop_kind: str = READ
+    """What the closed loop reads: the JSON home timeline, or the web home page."""
     sweep: list[int] = []
     """When non-empty: read the home timeline of each of these readers (indexes into
     ``population.readers``) once, closed loop (the warm-up that makes timelines present)."""
@@ -144,6 +148,10 @@ class _Driver:
     def _headers(self, actor: Actor) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.job.tokens[actor.user_id]}"}
 
+    def _cookie(self, actor: Actor) -> dict[str, str]:
+        """A browser's session: the web app's cookie holds the same access token."""
+        return {"Cookie": f"{WEB_SESSION_COOKIE}={self.job.tokens[actor.user_id]}"}
+
     def _record(self, name: str, seconds: float) -> None:
         histogram = self.histograms.get(name)
         if histogram is None:
@@ -162,6 +170,9 @@ class _Driver:
                 params={"limit": PAGE_LIMIT},
                 headers=self._headers(reader),
             )
+        if kind == WEB_READ:
+            reader = pick(p.readers, p.reader_cum, draw)
+            return await self.client.get("/", params={}, headers=self._cookie(reader))
         if kind in (POST, POST_TEN, POST_CELEBRITY):
             if kind == POST:
                 author = pick(p.authors, p.author_cum, draw)
@@ -271,8 +282,9 @@ async def open_loop(job: DriverJob) -> DriverResult:
 
 
 async def closed_loop(job: DriverJob) -> DriverResult:
-    """Keep ``job.connections`` home-timeline reads in flight for ``job.closed_loop_s``
-    seconds (each connection sends its next read when the last one answered)."""
+    """Keep ``job.connections`` home reads (``job.closed_loop_kind``: JSON or web page)
+    in flight for ``job.closed_loop_s`` seconds (each connection sends its next read
+    when the last one answered)."""
     cpu0 = time.process_time()
     async with _client(job) as client:
         driver = _Driver(job, client)
@@ -285,7 +297,7 @@ async def closed_loop(job: DriverJob) -> DriverResult:
         async def connection(index: int) -> None:
             rng = random.Random(job.seed * 1_000 + index)
             while time.monotonic() < deadline:
-                await driver.one(READ, rng.random(), time.monotonic())
+                await driver.one(job.closed_loop_kind, rng.random(), time.monotonic())
 
         await asyncio.gather(*(connection(i) for i in range(job.connections)))
         elapsed = time.monotonic() - started

@@ -203,6 +203,13 @@ def render(results: Results, console: Console) -> None:
         ("  / HTTP ceiling", lambda s: _ratio(s.max_read_rps, ceiling), ".2f"),
         ("home read p50 ms at half rate", lambda s: _lat(s.read_half, "read", "p50_ms"), ".1f"),
         ("home read p99 ms at half rate", lambda s: _p99(s.read_half, "read"), ".1f"),
+        ("web home page max req/s (closed loop)", lambda s: s.max_web_read_rps, ",.0f"),
+        (
+            "web home page p50 ms at half rate",
+            lambda s: _lat(s.web_read_half, "web_read", "p50_ms"),
+            ".1f",
+        ),
+        ("web home page p99 ms at half rate", lambda s: _p99(s.web_read_half, "web_read"), ".1f"),
         ("mixed: achieved req/s", lambda s: s.mixed.achieved_rps if s.mixed else None, ",.0f"),
         ("mixed: read p50 ms", lambda s: _lat(s.mixed, "read", "p50_ms"), ".1f"),
         ("mixed: read p99 ms", lambda s: _p99(s.mixed, "read"), ".1f"),

@@ -95,6 +95,10 @@ class StrategyResult(msgspec.Struct, kw_only=True):
     """Scale-out, push: writes per second into present timelines only (see there)."""
     read_capacity: Phase | None = None
     read_half: Phase | None = None
+    web_read_capacity: Phase | None = None
+    """The web app's home page (HTML, 20 tweets), closed loop: its maximum rate."""
+    web_read_half: Phase | None = None
+    """The web home page, open loop at half its maximum rate: its latency."""
     write_costs: list[WriteCost] = []
     lag_series: list[LagPoint] = []
     page_bytes: int | None = None
@@ -102,6 +106,10 @@ class StrategyResult(msgspec.Struct, kw_only=True):
     @property
     def max_read_rps(self) -> float | None:
         return self.read_capacity.achieved_rps if self.read_capacity else None
+
+    @property
+    def max_web_read_rps(self) -> float | None:
+        return self.web_read_capacity.achieved_rps if self.web_read_capacity else None
 
 
 class HttpCeiling(msgspec.Struct, kw_only=True):

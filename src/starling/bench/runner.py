@@ -10,7 +10,8 @@ Per strategy, on a freshly started server (cold timeline cache):
    the server's histogram, sampled every second (the lag-over-time plot);
 5. a burst of posts, timed until the event backlog drains: timeline writes per second;
 6. ``read capacity``: closed-loop reads (the sustained maximum), then ``read half``:
-   open loop at half that rate (the latency target's condition);
+   open loop at half that rate (the latency target's condition); then the same two for
+   the web app's server-rendered home page (``web read capacity``, ``web read half``);
 7. the write-cost probe: quiescent posts by authors of each follower bucket, one at a
    time, each waited for: timeline writes per tweet.
 
@@ -288,10 +289,12 @@ class _Context:
         ]
         return self.run(name, jobs, rate)
 
-    def closed_loop(self, name: str, duration_s: float) -> Phase:
+    def closed_loop(self, name: str, duration_s: float, kind: str = schedule.READ) -> Phase:
         start_at = time.monotonic() + 3.0
         jobs = [
-            self.job(closed_loop_s=duration_s, start_at=start_at, seed=17 + i)
+            self.job(
+                closed_loop_s=duration_s, closed_loop_kind=kind, start_at=start_at, seed=17 + i
+            )
             for i in range(self.options.client_processes)
         ]
         return self.run(name, jobs, None)
@@ -565,6 +568,19 @@ def run_strategy(
             seed=options.seed + 4,
         )
         result.page_bytes = int(statistics.median(pages)) if pages else None
+
+        console.print("  web home page: closed loop, then open loop at half its rate")
+        result.web_read_capacity = ctx.closed_loop(
+            "web read capacity", max(d / 2, 5.0), kind=schedule.WEB_READ
+        )
+        web_half = max((result.web_read_capacity.achieved_rps or 0) / 2, 1.0)
+        result.web_read_half = ctx.open_loop(
+            "web read half",
+            rate=web_half,
+            duration_s=max(d / 2, 5.0),
+            mix=schedule.WEB_READS_ONLY,
+            seed=options.seed + 5,
+        )
 
         console.print("  write-cost probe")
         ctx.drain()

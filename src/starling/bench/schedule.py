@@ -24,7 +24,9 @@ POST_CELEBRITY = "post_celebrity"
 """A post by the overlay's largest celebrity (50% of users follow it)."""
 LIKE = "like"
 FOLLOW = "follow"
-KINDS: tuple[str, ...] = (READ, POST, POST_TEN, POST_CELEBRITY, LIKE, FOLLOW)
+WEB_READ = "web_read"
+"""The web app's home page (server-rendered HTML) of a reader drawn like ``read``."""
+KINDS: tuple[str, ...] = (READ, POST, POST_TEN, POST_CELEBRITY, LIKE, FOLLOW, WEB_READ)
 
 MIXED: Mapping[str, float] = {
     READ: 100.0,
@@ -39,6 +41,9 @@ posts by a 10-follower author and a fifth by the 202k-follower celebrity, plus l
 follows."""
 
 READS_ONLY: Mapping[str, float] = {READ: 1.0}
+
+WEB_READS_ONLY: Mapping[str, float] = {WEB_READ: 1.0}
+"""The web home page alone: its capacity and latency beside the JSON home read's."""
 
 POSTING: Mapping[str, float] = {POST_TEN: 1.0, POST_CELEBRITY: 1.0, READ: 2.0}
 """The posting-cost phase: celebrity and 10-follower posts in equal numbers, with reads."""

@@ -1,9 +1,12 @@
-"""Tweet text rules: length after NFC, #hashtag and @mention extraction."""
+"""Tweet text rules: length after NFC, #hashtag and @mention extraction, and the text's
+entities (URLs, mentions, hashtags with their positions) that pages link."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
+from typing import Literal, NamedTuple
 
 from starling.domain.errors import InvalidInput, TextEmpty, TextTooLong
 
@@ -95,13 +98,8 @@ def _is_tag_char(ch: str) -> bool:
     return ch.isalnum() or ch == "_" or unicodedata.category(ch)[0] == "M"
 
 
-def hashtags(text: str) -> list[str]:
-    """Hashtags in order of first use, without '#', de-duplicated case-insensitively.
-
-    A hashtag follows '#' (or the full-width '＃') not preceded by a word character, '&'
-    or '#', and needs at least one letter (``#2013`` is not one), as on Twitter.
-    """
-    found: list[str] = []
+def _hashtag_spans(text: str) -> Iterator[tuple[int, int]]:
+    """``(start, end)`` of each hashtag in ``text``, '#' included (see :func:`hashtags`)."""
     i, n = 0, len(text)
     while i < n:
         prev = text[i - 1] if i else ""
@@ -109,15 +107,65 @@ def hashtags(text: str) -> list[str]:
             j = i + 1
             while j < n and _is_tag_char(text[j]):
                 j += 1
-            tag = text[i + 1 : j]
-            if any(c.isalpha() for c in tag):
-                found.append(tag)
+            if any(c.isalpha() for c in text[i + 1 : j]):
+                yield i, j
             i = max(j, i + 1)
         else:
             i += 1
-    return _unique(found)
+
+
+def hashtags(text: str) -> list[str]:
+    """Hashtags in order of first use, without '#', de-duplicated case-insensitively.
+
+    A hashtag follows '#' (or the full-width '＃') not preceded by a word character, '&'
+    or '#', and needs at least one letter (``#2013`` is not one), as on Twitter.
+    """
+    return _unique([text[start + 1 : end] for start, end in _hashtag_spans(text)])
 
 
 def mentions(text: str) -> list[str]:
     """@mentioned usernames in order of first use, without '@', de-duplicated."""
     return _unique(_MENTION.findall(text))
+
+
+_URL = re.compile(r"\bhttps?://[^\s<>\"]+", re.IGNORECASE)
+_URL_TRAILING = ".,;:!?'\")]}"
+"""Punctuation that ends a sentence rather than a URL (``see https://x.org.``)."""
+
+EntityKind = Literal["hashtag", "mention", "url"]
+
+
+class Entity(NamedTuple):
+    """A part of a tweet's text that links somewhere: ``text[start:end]`` is the whole
+    entity as written ('#' or '@' included); ``value`` is the hashtag or username
+    without its sign, or the URL."""
+
+    kind: EntityKind
+    start: int
+    end: int
+    value: str
+
+
+def entities(text: str) -> list[Entity]:
+    """The URLs, @mentions and #hashtags of ``text`` in order of position, by the rules
+    of :func:`hashtags` and :func:`mentions`; a URL (``http://`` or ``https://`` up to
+    white space, without trailing punctuation) takes precedence over a '#' or '@' inside
+    it. Every occurrence is listed (unlike :func:`hashtags`, which de-duplicates)."""
+    found: list[Entity] = []
+    for match in _URL.finditer(text):
+        url = match.group().rstrip(_URL_TRAILING)
+        if "://" in url and not url.endswith("://"):
+            found.append(Entity("url", match.start(), match.start() + len(url), url))
+    taken = [(e.start, e.end) for e in found]
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= s or start >= e for s, e in taken)
+
+    for match in _MENTION.finditer(text):
+        if free(match.start(), match.end()):
+            found.append(Entity("mention", match.start(), match.end(), match.group(1)))
+    for start, end in _hashtag_spans(text):
+        if free(start, end):
+            found.append(Entity("hashtag", start, end, text[start + 1 : end]))
+    found.sort(key=lambda e: e.start)
+    return found

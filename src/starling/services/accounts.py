@@ -22,7 +22,7 @@ from starling.domain.ids import SnowflakeGenerator
 from starling.domain.model import Credentials, NewUser, User
 from starling.domain.text import USERNAME_PATTERN, check_storable, is_storable
 from starling.ports import AccountStore, Clock, EventLog, MediaStore, UserStore
-from starling.services.credentials import Claims, LoginGuard, Passwords, Tokens
+from starling.services.credentials import AppClaims, Claims, LoginGuard, Passwords, Tokens
 from starling.services.feed_manager import FeedManager
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,9 @@ MIN_PASSWORD = 8
 MAX_PASSWORD = 256
 MAX_EMAIL = 254
 """RFC 5321's limit on a forward path; no longer login name can exist."""
+LOGIN_LINK_TTL_S = 15 * 60
+"""Seconds a one-time login link (``starling login-link``) stays usable."""
+LOGIN_LINK_PURPOSE = "login-link"
 MAX_DISPLAY_NAME = 50
 MAX_BIO = 160
 """Twitter's profile limits: 50-character name, 160-character bio."""
@@ -75,6 +78,7 @@ class AccountService:
         self._clock = clock
         self._passwords = passwords
         self._tokens = tokens
+        self._links = tokens.derived(LOGIN_LINK_PURPOSE, ttl_s=LOGIN_LINK_TTL_S)
         self._guard = LoginGuard(clock=clock)
         self._feed = feed
         self._event_log = event_log
@@ -121,7 +125,14 @@ class AccountService:
             )
         )
 
-    async def login(self, *, username: str, password: str) -> tuple[str, User]:
+    async def login(
+        self,
+        *,
+        username: str,
+        password: str,
+        scopes: Sequence[str] | None = None,
+        client_id: str | None = None,
+    ) -> tuple[str, User]:
         """An access token and the user, for a username or an e-mail address (anything
         with an ``@``) and its password.
 
@@ -130,7 +141,14 @@ class AccountService:
         account is being checked or after repeated wrong passwords; ``Busy`` (503) when
         the hashing pool is full. An unknown name costs one argon2 check like a known
         one and is backed off the same way, so neither timing nor refusals tell which
-        accounts exist."""
+        accounts exist. ``scopes`` and ``client_id``: an OAuth token (the
+        Mastodon-compatible API's password grant), see :meth:`issue_token`."""
+        user = await self.check_login(username=username, password=password)
+        return self._tokens.issue(user.id, scopes=scopes, client_id=client_id), user
+
+    async def check_login(self, *, username: str, password: str) -> User:
+        """The user whose username or e-mail address and password these are, without
+        issuing a token (an OAuth authorization page). Raises like :meth:`login`."""
         login = username[:MAX_EMAIL]
         if not is_storable(login):
             credentials = None  # no account has such a name (nor can a store look it up)
@@ -147,7 +165,20 @@ class AccountService:
         user = await self._store.get_user(credentials.user_id)
         if user is None:
             raise Unauthorized("Wrong username or password.")
-        return self._tokens.issue(user.id), user
+        return user
+
+    def issue_token(self, *, user_id: int, scopes: Sequence[str], client_id: str) -> str:
+        """An OAuth access token of ``user_id`` for the client ``client_id``, limited to
+        ``scopes``; revocable like any token (:meth:`logout`)."""
+        return self._tokens.issue(user_id, scopes=scopes, client_id=client_id)
+
+    def issue_app_token(self, *, client_id: str, scopes: Sequence[str]) -> str:
+        """An application token of ``client_id`` (no user; the client-credentials grant)."""
+        return self._tokens.issue_app(client_id, scopes)
+
+    def verify_app_token(self, *, token: str) -> AppClaims:
+        """The claims of an application token. Raises ``Unauthorized``."""
+        return self._tokens.verify_app(token)
 
     async def _check(self, credentials: Credentials | None, password: str) -> bool:
         if not password or len(password) > MAX_PASSWORD:
@@ -173,11 +204,49 @@ class AccountService:
         user = await self.get_by_username(username=username)
         return self._tokens.issue(user.id)
 
+    async def login_link_token(self, *, username: str) -> str:
+        """A one-time login token for any user, no password asked (``starling
+        login-link``: imported accounts have no password): signed, valid for
+        :data:`LOGIN_LINK_TTL_S` seconds, and never an access token itself. Raises
+        ``UserNotFound``."""
+        user = await self.get_by_username(username=username)
+        return self._links.issue(user.id)
+
+    async def redeem_login_link(self, *, token: str) -> tuple[str, User]:
+        """An access token and the user for a login token of :meth:`login_link_token`,
+        used up by this call: its id is stored as revoked (durably, in the revoked
+        tokens' table, until the link would expire anyway), and of concurrent calls
+        exactly one succeeds. Raises ``Unauthorized`` for a token that is badly signed,
+        expired, used already, or whose user is gone."""
+        claims = self._links.verify(token)
+        now = self._clock.now_ms()
+        state = await self._store.token_state(claims.user_id, now)
+        used = "This login link has been used already or has expired."
+        if state is None or not state.allows(claims.jti):
+            raise Unauthorized(used)
+        expires_ms = int(claims.expires_s * 1000)
+        if not await self._store.revoke_token(claims.user_id, claims.jti, expires_ms, now):
+            raise Unauthorized(used)
+        user = await self._store.get_user(claims.user_id)
+        if user is None:
+            raise Unauthorized(used)
+        return self._tokens.issue(user.id), user
+
+    def signing_key(self, purpose: str) -> bytes:
+        """A secret key for ``purpose`` (e.g. the web app's CSRF tokens), derived from
+        the token-signing secret: the same in every process of the deployment."""
+        return self._tokens.derived_key(purpose)
+
     # --- tokens ----------------------------------------------------------------------
     async def authenticate(self, *, token: str) -> int:
         """The user id of a bearer token. Raises ``Unauthorized`` for a token that is
         badly signed, expired, revoked, or names no existing user."""
         return (await self._claims(token)).user_id
+
+    async def authorize(self, *, token: str) -> Claims:
+        """The claims of a bearer token (user, scopes, client). Raises ``Unauthorized``
+        like :meth:`authenticate`."""
+        return await self._claims(token)
 
     async def _claims(self, token: str) -> Claims:
         claims = self._tokens.verify(token)

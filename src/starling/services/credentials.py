@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import secrets
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Final, TypeVar
@@ -174,11 +176,27 @@ class LoginGuard:
 
 
 class Claims(msgspec.Struct, frozen=True, gc=False):
-    """What a valid token says: the user, the token's id, its expiry (Unix seconds)."""
+    """What a valid token says: the user, the token's id, its expiry (Unix seconds) and,
+    for a token issued through OAuth (the Mastodon-compatible API), its scopes and the
+    client application's id. ``scopes`` None: a token of Starling's own login, which
+    may do everything."""
 
     user_id: int
     jti: int
     expires_s: float
+    scopes: tuple[str, ...] | None = None
+    client_id: str | None = None
+
+
+class AppClaims(msgspec.Struct, frozen=True, gc=False):
+    """What a valid application token (OAuth client-credentials grant) says: the client
+    application, the token's id, its expiry (Unix seconds) and scopes. It acts for no
+    user."""
+
+    client_id: str
+    jti: int
+    expires_s: float
+    scopes: tuple[str, ...]
 
 
 MAX_VERIFIED_TOKENS: Final = 100_000
@@ -208,15 +226,84 @@ class Tokens:
         self._ids = ids
         self._verified: dict[str, Claims] = {}
 
-    def issue(self, user_id: int) -> str:
+    def derived(self, purpose: str, *, ttl_s: int) -> Tokens:
+        """Tokens of another kind (one-time login links) that live ``ttl_s`` seconds,
+        signed with :meth:`derived_key` of ``purpose``: neither kind verifies as the
+        other, so a login link is never an access token."""
+        return Tokens(
+            self.derived_key(purpose).hex(), ttl_s=ttl_s, clock=self._clock, ids=self._ids
+        )
+
+    def derived_key(self, purpose: str) -> bytes:
+        """A key for ``purpose`` derived from the signing secret (HMAC-SHA256 of the
+        purpose under the secret, as HKDF-Expand does): the same in every process of a
+        deployment, and telling nothing of the secret."""
+        return hmac.new(self._secret.encode(), purpose.encode(), hashlib.sha256).digest()
+
+    def issue(
+        self,
+        user_id: int,
+        *,
+        scopes: Sequence[str] | None = None,
+        client_id: str | None = None,
+    ) -> str:
+        """A token for ``user_id``; with ``scopes`` (OAuth) it carries ``"scope"``
+        (space-separated, RFC 6749 section 3.3) and ``"cid"`` (the client's id)."""
         now = self._clock.now_ms() // 1000
-        claims = {
+        claims: dict[str, object] = {
             "sub": str(user_id),
             "jti": str(self._ids.next_id()),
             "iat": now,
             "exp": now + self._ttl_s,
         }
+        if scopes is not None:
+            claims["scope"] = " ".join(scopes)
+        if client_id is not None:
+            claims["cid"] = client_id
         return jwt.encode(claims, self._secret, algorithm=TOKEN_ALGORITHM)
+
+    def issue_app(self, client_id: str, scopes: Sequence[str]) -> str:
+        """An application token (no user): ``{"cid", "jti", "scope", "iat", "exp"}``."""
+        now = self._clock.now_ms() // 1000
+        claims = {
+            "cid": client_id,
+            "jti": str(self._ids.next_id()),
+            "scope": " ".join(scopes),
+            "iat": now,
+            "exp": now + self._ttl_s,
+        }
+        return jwt.encode(claims, self._secret, algorithm=TOKEN_ALGORITHM)
+
+    def verify_app(self, token: str) -> AppClaims:
+        """The claims of a well-signed, unexpired application token. Raises
+        :class:`Unauthorized` otherwise (a user's token included)."""
+        now_s = self._clock.now_ms() / 1000
+        try:
+            raw = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[TOKEN_ALGORITHM],
+                options={
+                    "require": ["cid", "exp", "jti"],
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
+            )
+            expires = float(raw["exp"])
+            client_id = raw["cid"]
+            scope = raw.get("scope", "")
+        except (jwt.PyJWTError, KeyError, ValueError, TypeError, OverflowError) as exc:
+            raise Unauthorized(_INVALID) from exc
+        jti = parse_subject(raw["jti"])
+        if (
+            "sub" in raw
+            or jti is None
+            or not isinstance(client_id, str)
+            or not isinstance(scope, str)
+            or not now_s < expires
+        ):
+            raise Unauthorized(_INVALID)
+        return AppClaims(client_id, jti, expires, tuple(scope.split()))
 
     def verify(self, token: str) -> Claims:
         """The claims of a well-signed, unexpired token whose subject and id are decimal
@@ -246,7 +333,11 @@ class Tokens:
         user_id, jti = parse_subject(raw["sub"]), parse_subject(raw["jti"])
         if user_id is None or jti is None or not now_s < expires:
             raise Unauthorized(_INVALID)
-        claims = Claims(user_id, jti, expires)
+        scope, client_id = raw.get("scope"), raw.get("cid")
+        if not isinstance(scope, str | None) or not isinstance(client_id, str | None):
+            raise Unauthorized(_INVALID)
+        scopes = None if scope is None else tuple(scope.split())
+        claims = Claims(user_id, jti, expires, scopes, client_id)
         if len(self._verified) >= MAX_VERIFIED_TOKENS:
             del self._verified[next(iter(self._verified))]
         self._verified[token] = claims

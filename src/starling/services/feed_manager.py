@@ -47,6 +47,7 @@ from starling.ports import (
     UserReads,
 )
 from starling.services.live import LivePublisher
+from starling.services.read_pipeline import ids_above
 
 log = logging.getLogger(__name__)
 
@@ -273,6 +274,17 @@ class FeedManager:
         pulled = await self._celebrity_ids(celebrities, max_id=max_id, limit=limit)
         self._reads[source].inc()
         return merge_newest_first((cached, pulled), limit)
+
+    async def home_ids_above(self, viewer_id: int, *, min_id: int, limit: int) -> list[int]:
+        """Up to ``limit`` ids of ``viewer_id``'s home timeline just above ``min_id``,
+        oldest first: the ids :meth:`home_ids` gives (cached ⊕ pulled), read newest
+        first down to ``min_id`` (:func:`~starling.services.read_pipeline.ids_above`).
+        For clients paging forward in time; raises like :meth:`home_ids`."""
+
+        async def fetch(cursor: int | None, want: int) -> list[int]:
+            return await self.home_ids(viewer_id, max_id=cursor, limit=want)
+
+        return await ids_above(fetch, min_id=min_id, limit=limit)
 
     # --- where the pulled authors and their ids come from --------------------------------
     async def _followed_celebrities(self, viewer_id: int) -> Sequence[int]:

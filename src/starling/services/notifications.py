@@ -127,6 +127,11 @@ class NotificationService:
         left out."""
         return await self._reads.notifications(viewer_id=user_id, max_id=max_id, limit=limit)
 
+    async def unread_count(self, *, user_id: int) -> int:
+        """How many of ``user_id``'s notifications are above their read mark (the web
+        navigation's badge)."""
+        return await self._store.unread_count(user_id)
+
     async def mark_read(self, *, user_id: int, max_id: int | None) -> int:
         """Mark every notification with id <= ``max_id`` read (all of them when None);
         the mark never moves back. Returns the unread count after."""

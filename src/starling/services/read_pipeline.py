@@ -185,6 +185,7 @@ async def collect(
     max_id: int | None,
     limit: int,
     repeats: Repeats[_T] | None = None,
+    min_id: int | None = None,
 ) -> tuple[list[_T], int | None]:
     """Page through ``fetch(cursor, want)`` (entries below the cursor, newest first)
     until ``limit`` entries pass ``admit`` (which hydrates a batch and leaves out what
@@ -192,13 +193,24 @@ async def collect(
     ``REPEAT_WINDOW`` entries after them are left out too. Returns the entries and the
     next cursor: the position of the last entry examined, None when nothing is left.
     Every decision depends only on an entry and the ``REPEAT_WINDOW`` entries after it,
-    so pages neither skip nor repeat entries."""
+    so pages neither skip nor repeat entries. ``min_id``: a floor, the page ends at the
+    first entry at or below it (the entries below still serve as the repeat window, so
+    a bounded page decides exactly as an unbounded one); the cursor is then None."""
     stream = _Entries(fetch, admit, fetched_position, max_id)
-    stop = repeats.is_retweet if repeats is not None else None
+    is_retweet = repeats.is_retweet if repeats is not None else None
+
+    def at_floor(entry: _T) -> bool:
+        return min_id is not None and position(entry) <= min_id
+
+    def stop(entry: _T) -> bool:
+        return at_floor(entry) or (is_retweet is not None and is_retweet(entry))
+
     items: list[_T] = []
     last: int | None = None
     while len(items) < limit:
         head = await stream.peek(0, want=limit - len(items))
+        if head is not None and at_floor(head):
+            return items, None
         if head is None:
             # Out of fill rounds: go on next time after what was examined (entries
             # fetched but left out were all examined, so the fetch cursor is safe).
@@ -219,7 +231,8 @@ async def collect(
             items.append(head)
     # A full page: there is more when an entry is ahead, or when the rounds ran out
     # before one could be found (the next page looks on from the last entry).
-    more = await stream.peek(0, want=1) is not None or stream.truncated
+    ahead = await stream.peek(0, want=1)
+    more = (ahead is not None and not at_floor(ahead)) or stream.truncated
     return items, last if more else None
 
 
@@ -234,6 +247,29 @@ def _tweet_id(view: TweetView) -> int:
 
 def _itself(tweet_id: int) -> int:
     return tweet_id
+
+
+ABOVE_PAGE: Final = 200
+"""Ids read per round when walking a surface down to a floor (:func:`ids_above`)."""
+
+
+async def ids_above(
+    fetch: Callable[[int | None, int], Awaitable[Sequence[int]]], *, min_id: int, limit: int
+) -> list[int]:
+    """The ``limit`` positions of a surface just above ``min_id``, oldest first: the
+    surface read newest first (``fetch(below, want)``) down to the floor,
+    :data:`ABOVE_PAGE` a round. The "page just above a cursor" of clients that read
+    forward in time (Mastodon's ``min_id``); its cost grows with how far the floor is
+    below the newest entry."""
+    found: list[int] = []
+    cursor: int | None = None
+    while True:
+        ids = await fetch(cursor, ABOVE_PAGE)
+        found.extend(i for i in ids if i > min_id)
+        if len(ids) < ABOVE_PAGE or ids[-1] <= min_id:
+            break
+        cursor = ids[-1]
+    return found[::-1][:limit]
 
 
 # --- the pipeline -----------------------------------------------------------------------
@@ -299,16 +335,22 @@ class ReadPipeline:
         limit: int,
         repeats: bool = False,
         cursor_of: Callable[[int], int] | None = None,
+        min_id: int | None = None,
+        keep: Callable[[TweetView], bool] | None = None,
     ) -> TweetPage:
         """A page of at most ``limit`` tweets from ``fetch`` below the cursor ``max_id``
         as the viewer of ``visibility`` sees them (see :func:`collect`), with their
         engagement. ``repeats``: leave out repeated retweets (the home timeline).
         ``cursor_of``: the position of a fetched tweet id when a surface pages by
-        something else (bookmarks page by bookmark id); default, the id itself."""
+        something else (bookmarks page by bookmark id); default, the id itself.
+        ``min_id``: only entries above this position (see :func:`collect`); ``keep``: a
+        surface's own selection (e.g. no replies), applied after the visibility rule
+        (what it leaves out counts as examined, like a hidden entry)."""
         of = cursor_of or _itself
 
         async def admit(ids: Sequence[int]) -> list[TweetView]:
-            return await self.listed(ids, visibility=visibility)
+            listed = await self.listed(ids, visibility=visibility)
+            return listed if keep is None else [v for v in listed if keep(v)]
 
         items, cursor = await collect(
             fetch,
@@ -318,6 +360,7 @@ class ReadPipeline:
             max_id=max_id,
             limit=limit,
             repeats=_HOME_REPEATS if repeats else None,
+            min_id=min_id,
         )
         engagement = await self._hydrator.engagement(items, viewer_id=visibility.viewer_id)
         return TweetPage(items, engagement, cursor)
@@ -377,13 +420,20 @@ class ReadPipeline:
 
     # --- notifications -----------------------------------------------------------------
     async def notifications(
-        self, *, viewer_id: int, max_id: int | None, limit: int
+        self,
+        *,
+        viewer_id: int,
+        max_id: int | None,
+        limit: int,
+        min_id: int | None = None,
+        types: Collection[str] | None = None,
     ) -> NotificationPage:
         """``viewer_id``'s notifications below ``max_id``, newest first, at most
         ``limit``, paged like tweets (:func:`collect`): left out are those whose actor
         is gone or hidden from the viewer, and those whose tweet is gone or hidden (a
         reply, mention or retweet by a hidden author; the worker removes a deleted
-        tweet's); a tweet quoting a hidden author is shown without the quoted tweet."""
+        tweet's); a tweet quoting a hidden author is shown without the quoted tweet.
+        ``min_id``: only notifications above it; ``types``: only these types."""
         visibility = await self.visibility(viewer_id)
         read_mark = await self._store.read_mark(viewer_id)
 
@@ -391,6 +441,8 @@ class ReadPipeline:
             return await self._store.notifications_page(viewer_id, max_id=cursor, limit=want)
 
         async def admit(rows: Sequence[Notification]) -> list[NotificationEntry]:
+            if types is not None:
+                rows = [n for n in rows if n.type in types]
             return await self._notification_entries(rows, visibility, read_mark)
 
         items, cursor = await collect(
@@ -400,6 +452,7 @@ class ReadPipeline:
             position=lambda e: e.id,
             max_id=max_id,
             limit=limit,
+            min_id=min_id,
         )
         return NotificationPage(
             items,

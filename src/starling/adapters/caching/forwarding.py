@@ -15,6 +15,7 @@ from starling.domain.events import Event
 from starling.domain.media import Media
 from starling.domain.model import Credentials, NewUser, Tweet, User
 from starling.domain.notifications import Notification
+from starling.domain.oauth import AuthorizationCode, OAuthApp
 from starling.ports import DeadLetter, OutboxRecord, Store
 
 
@@ -240,8 +241,8 @@ class ForwardingStore:
     async def token_state(self, user_id: int, now_ms: int) -> TokenState | None:
         return await self.inner.token_state(user_id, now_ms)
 
-    async def revoke_token(self, user_id: int, jti: int, expires_at_ms: int, now_ms: int) -> None:
-        await self.inner.revoke_token(user_id, jti, expires_at_ms, now_ms)
+    async def revoke_token(self, user_id: int, jti: int, expires_at_ms: int, now_ms: int) -> bool:
+        return await self.inner.revoke_token(user_id, jti, expires_at_ms, now_ms)
 
     async def set_password(
         self, user_id: int, password_hash: str, *, revoked_below: int, kept_jti: int | None
@@ -254,3 +255,19 @@ class ForwardingStore:
         self, user_id: int, events_for: Callable[[DeletedAccount], Sequence[Event]]
     ) -> DeletedAccount | None:
         return await self.inner.delete_user(user_id, events_for)
+
+    async def bookmarked_ids(self, user_id: int, tweet_ids: Iterable[int]) -> set[int]:
+        return await self.inner.bookmarked_ids(user_id, tweet_ids)
+
+    # --- OAuth (the Mastodon-compatible API) ------------------------------------------
+    async def add_oauth_app(self, app: OAuthApp) -> None:
+        await self.inner.add_oauth_app(app)
+
+    async def get_oauth_app(self, client_id: str) -> OAuthApp | None:
+        return await self.inner.get_oauth_app(client_id)
+
+    async def add_oauth_code(self, code: AuthorizationCode, now_ms: int) -> None:
+        await self.inner.add_oauth_code(code, now_ms)
+
+    async def take_oauth_code(self, code_digest: str) -> AuthorizationCode | None:
+        return await self.inner.take_oauth_code(code_digest)

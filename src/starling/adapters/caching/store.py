@@ -274,10 +274,11 @@ class CachingStore(ForwardingStore):
             self._tokens.put(user_id, state, loading)
         return state
 
-    async def revoke_token(self, user_id: int, jti: int, expires_at_ms: int, now_ms: int) -> None:
+    async def revoke_token(self, user_id: int, jti: int, expires_at_ms: int, now_ms: int) -> bool:
         """Forwarded; drops the user's token state here and in the other processes."""
-        await self.inner.revoke_token(user_id, jti, expires_at_ms, now_ms)
+        revoked = await self.inner.revoke_token(user_id, jti, expires_at_ms, now_ms)
         await self._changed({"tokens": (user_id,)})
+        return revoked
 
     async def set_password(
         self, user_id: int, password_hash: str, *, revoked_below: int, kept_jti: int | None

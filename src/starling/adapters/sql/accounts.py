@@ -93,9 +93,9 @@ class AccountSql:
                 revoked_below=row[1] or 0, kept_jti=row[2], revoked=frozenset(revoked)
             )
 
-    async def revoke_token(self, user_id: int, jti: int, expires_at_ms: int, now_ms: int) -> None:
+    async def revoke_token(self, user_id: int, jti: int, expires_at_ms: int, now_ms: int) -> bool:
         async with self.db.begin() as conn:
-            await conn.execute(
+            inserted = await conn.execute(
                 self._insert_ignoring(revoked_tokens),
                 dict(jti=jti, user_id=user_id, expires_at_ms=expires_at_ms),
             )
@@ -105,6 +105,8 @@ class AccountSql:
                     revoked_tokens.c.user_id == user_id, revoked_tokens.c.expires_at_ms <= now_ms
                 )
             )
+            # The primary key (jti) decides between concurrent revocations of one token.
+            return bool(inserted.rowcount)
 
     async def set_password(
         self, user_id: int, password_hash: str, *, revoked_below: int, kept_jti: int | None

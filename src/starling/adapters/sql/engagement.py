@@ -197,6 +197,18 @@ class EngagementSql:
             removed = await conn.execute(delete_bookmark(user_id, tweet_id))
         return bool(removed.rowcount)
 
+    async def bookmarked_ids(self, user_id: int, tweet_ids: Iterable[int]) -> set[int]:
+        ids = list(set(tweet_ids))
+        if not ids:
+            return set()
+        async with self.db.connect() as conn:
+            rows = await conn.execute(
+                select(bookmarks.c.tweet_id).where(
+                    bookmarks.c.user_id == user_id, bookmarks.c.tweet_id.in_(ids)
+                )
+            )
+            return set(rows.scalars())
+
     async def bookmarks_page(
         self, user_id: int, *, max_id: int | None, limit: int
     ) -> list[tuple[int, int]]:

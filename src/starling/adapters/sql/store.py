@@ -21,13 +21,14 @@ from starling.adapters.sql.database import Conn, Database
 from starling.adapters.sql.engagement import EngagementSql
 from starling.adapters.sql.media import MediaSql, attach_media
 from starling.adapters.sql.moderation import ModerationSql
+from starling.adapters.sql.oauth import OAuthSql
 from starling.adapters.sql.tables import consumer_positions, follows, meta, tweets, users
 from starling.domain.errors import EmailTaken, TweetNotFound, UsernameTaken
 from starling.domain.events import Event
 from starling.domain.model import Credentials, NewUser, Tweet, User
 
 
-class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql, AccountSql):
+class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql, AccountSql, OAuthSql):
     """The ``Store`` port on any SQLAlchemy-supported engine behind a :class:`Database`.
 
     ``insert_ignoring`` builds the engine's ``INSERT ... ON CONFLICT DO NOTHING``.

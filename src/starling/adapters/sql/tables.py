@@ -157,6 +157,38 @@ revoked_tokens = Table(
     Index(None, "user_id", "expires_at_ms"),
 )
 
+oauth_apps = Table(
+    "oauth_apps",
+    metadata,
+    # Client applications of the Mastodon-compatible API (POST /api/v1/apps). The
+    # secret is stored as its SHA-256 (domain.oauth.digest); redirect URIs and scopes
+    # as space-separated strings, as OAuth writes them.
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("client_id", String(64), nullable=False, unique=True),
+    Column("secret_digest", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("website", String(2000), nullable=True),
+    Column("redirect_uris", Text, nullable=False),
+    Column("scopes", String(1000), nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+)
+
+oauth_codes = Table(
+    "oauth_codes",
+    metadata,
+    # Authorization codes, by their SHA-256; a code is deleted when it is exchanged
+    # (single use), expired ones when the next code is granted.
+    Column("code_digest", String(64), primary_key=True),
+    Column("client_id", String(64), nullable=False),
+    Column("user_id", BigInteger, nullable=False),
+    Column("redirect_uri", String(2000), nullable=False),
+    Column("scopes", String(1000), nullable=False),
+    Column("challenge", String(128), nullable=True),
+    Column("challenge_method", String(8), nullable=True),
+    Column("expires_at_ms", BigInteger, nullable=False),
+    Index(None, "expires_at_ms"),
+)
+
 meta = Table(
     "meta",
     metadata,
