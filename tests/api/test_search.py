@@ -213,3 +213,23 @@ async def test_bad_queries_are_422_with_the_error_shape(starling: Harness) -> No
         assert r.status_code == 422, (path, params, r.text)
         assert r.json()["error"]["code"] == code, (path, params, r.text)
         assert r.json()["error"]["message"]
+
+
+async def test_a_user_search_holding_nul_is_refused_like_a_tweet_search(
+    starling: Harness,
+) -> None:
+    # PostgreSQL text cannot hold NUL: the prefix match would fail in the database.
+    r = await starling.client.get("/api/starling/v1/search/users", params={"q": "ad\x00a"})
+    assert r.status_code == 422, r.text
+    assert r.json()["error"]["code"] == "invalid_characters"
+
+
+async def test_names_holding_nul_name_nobody_on_every_store(starling: Harness) -> None:
+    r = await starling.client.get("/api/starling/v1/users/by/username/ad%00a")
+    assert r.status_code == 404, r.text
+    assert r.json()["error"]["code"] == "user_not_found"
+    r = await starling.client.post(
+        "/api/starling/v1/auth/token", json={"username": "ad\x00a", "password": "correct horse"}
+    )
+    assert r.status_code == 401, r.text
+    assert r.json()["error"]["code"] == "unauthorized"

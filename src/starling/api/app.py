@@ -13,12 +13,13 @@ from litestar.di import Provide
 from litestar.enums import ScopeType
 from litestar.exceptions import NotFoundException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import SwaggerRenderPlugin
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from prometheus_client import Histogram
 
 from starling import web
 from starling.api import auth, errors
+from starling.api.allow import allow_every_method
+from starling.api.openapi import OpenAPIJson, SwaggerUI
 from starling.api.rate_limits import RateLimitMiddleware
 from starling.api.routes import ops
 from starling.api.routes.accounts import AccountsController
@@ -138,6 +139,7 @@ def create_app(core: App | None = None, *, settings: Settings | None = None) -> 
         exception_handlers={Exception: errors.handle, NotFoundException: web.handle_error},
         # Metrics outermost, so refused requests show in the histogram as 429s.
         middleware=[MetricsMiddleware, RateLimitMiddleware],
+        before_send=[allow_every_method],
         lifespan=[lifespan],
         state=state,
         openapi_config=OpenAPIConfig(
@@ -145,7 +147,8 @@ def create_app(core: App | None = None, *, settings: Settings | None = None) -> 
             version="1",
             description="A Twitter-style feed service with hybrid fan-out.",
             path="/docs",
-            render_plugins=[SwaggerRenderPlugin(path="/")],
+            # Both render the finished document (starling.api.openapi.document).
+            render_plugins=[SwaggerUI(path="/"), OpenAPIJson()],
         ),
         debug=False,
     )

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 import struct
 from collections.abc import Callable
 
+from starling.api import patterns
 from starling.api.errors import ApiError
 from starling.domain.errors import InvalidCursor, NotFound
 
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 200
 _CURSOR = struct.Struct(">q")
+_ISSUED = re.compile(patterns.CURSOR)
 
 
 def parse_limit(raw: str | None) -> int:
@@ -44,6 +47,8 @@ def decode_cursor(raw: str | None) -> int | None:
     """The ``max_id`` inside a cursor from :func:`encode_cursor`. Raises ``InvalidCursor``."""
     if raw is None or raw == "":
         return None
+    if not _ISSUED.fullmatch(raw):  # only the form encode_cursor writes (no padding)
+        raise InvalidCursor()
     try:
         packed = base64.urlsafe_b64decode(raw + "=" * (-len(raw) % 4))
         (max_id,) = _CURSOR.unpack(packed)

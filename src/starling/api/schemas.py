@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import functools
 from datetime import UTC, datetime
+from typing import Annotated, Any
 
 import msgspec
 
+from starling.api import patterns
 from starling.domain.media import Media
 from starling.domain.model import User
 
@@ -23,22 +25,65 @@ def rfc3339(ms: int) -> str:
 
 
 # --- requests ----------------------------------------------------------------------------
+def documented(description: str, *, nullable: bool = False, **schema: Any) -> msgspec.Meta:
+    """Field metadata for the OpenAPI document only: ``schema`` (JSON Schema keywords
+    of a string, or an array) is shown, never enforced by the decoder, so a value
+    breaking it still reaches the service and gets the service's own error code
+    (``invalid_username``, not the framework's ``validation_error``). ``nullable``: the
+    field takes ``null`` too (``schema`` then describes the non-null branch)."""
+    extra: dict[str, Any] = schema
+    if nullable:
+        branch = {"type": "array" if "items" in schema else "string", **schema}
+        extra = {"oneOf": [branch, {"type": "null"}]}
+    return msgspec.Meta(extra_json_schema={"description": description, "extra": extra})
+
+
+Password = Annotated[
+    str,
+    documented("8 to 256 characters.", minLength=8, maxLength=256),
+]
+BodyId = Annotated[
+    str | None, documented("An id (decimal string).", nullable=True, pattern=patterns.ID)
+]
+
+
 class CreateUser(msgspec.Struct, forbid_unknown_fields=True):
-    username: str
-    email: str
-    password: str
-    display_name: str | None = None
+    username: Annotated[
+        str,
+        documented(
+            "1 to 15 ASCII letters, digits or underscores; unique, case-insensitively.",
+            pattern=patterns.USERNAME,
+        ),
+    ]
+    email: Annotated[
+        str,
+        documented(
+            "An e-mail address (at most 254 characters); unique, case-insensitively.",
+            maxLength=254,
+            pattern=patterns.EMAIL,
+        ),
+    ]
+    password: Password
+    display_name: Annotated[
+        str | None,
+        documented(
+            "At most 50 characters; default: the username.",
+            nullable=True,
+            maxLength=50,
+            pattern=patterns.STORABLE,
+        ),
+    ] = None
 
 
 class TokenRequest(msgspec.Struct, forbid_unknown_fields=True):
-    username: str
+    username: Annotated[str, documented("A username, or the account's e-mail address.")]
     """A username, or the account's e-mail address (anything with an ``@``)."""
     password: str
 
 
 class ChangePassword(msgspec.Struct, forbid_unknown_fields=True):
     current_password: str
-    new_password: str
+    new_password: Password
 
 
 class DeleteAccount(msgspec.Struct, forbid_unknown_fields=True):
@@ -46,15 +91,45 @@ class DeleteAccount(msgspec.Struct, forbid_unknown_fields=True):
 
 
 class UpdateProfile(msgspec.Struct, forbid_unknown_fields=True):
-    display_name: str | None = None
-    bio: str | None = None
+    display_name: Annotated[
+        str | None,
+        documented(
+            "1 to 50 characters, not blank.",
+            nullable=True,
+            maxLength=50,
+            pattern=patterns.NOT_BLANK,
+        ),
+    ] = None
+    bio: Annotated[
+        str | None,
+        documented(
+            "At most 160 characters.", nullable=True, maxLength=160, pattern=patterns.STORABLE
+        ),
+    ] = None
 
 
 class CreateTweet(msgspec.Struct, forbid_unknown_fields=True):
-    text: str
-    reply_to_tweet_id: str | None = None
-    quote_tweet_id: str | None = None
-    media_ids: list[str] | None = None
+    text: Annotated[
+        str,
+        documented(
+            "1 to 280 characters (Unicode code points after NFC normalisation), not all "
+            "white space or invisible characters.",
+            minLength=1,
+            maxLength=280,
+            pattern=patterns.TWEET_TEXT,
+        ),
+    ]
+    reply_to_tweet_id: BodyId = None
+    quote_tweet_id: BodyId = None
+    media_ids: Annotated[
+        list[str] | None,
+        documented(
+            "At most 4 of the poster's own uploads (their ids), in order.",
+            nullable=True,
+            maxItems=4,
+            items={"type": "string", "pattern": patterns.ID},
+        ),
+    ] = None
 
 
 # --- responses ---------------------------------------------------------------------------

@@ -24,10 +24,16 @@ _UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
 """NUL (PostgreSQL text cannot hold it) and lone surrogates (not encodable as UTF-8)."""
 
 
+def is_storable(value: str) -> bool:
+    """False when ``value`` holds a character no store can keep (nor look up: PostgreSQL
+    refuses NUL in any query parameter): NUL or a lone UTF-16 surrogate."""
+    return _UNSTORABLE.search(value) is None
+
+
 def check_storable(value: str, field: str) -> None:
     """Raise :class:`InvalidInput` (code ``invalid_characters``) when ``value`` holds a
     character no store can keep: NUL or a lone UTF-16 surrogate."""
-    if _UNSTORABLE.search(value):
+    if not is_storable(value):
         raise InvalidInput(
             f"{field} contains a character that cannot be stored (NUL or a lone surrogate).",
             code="invalid_characters",

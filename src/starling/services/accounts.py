@@ -20,7 +20,7 @@ from starling.domain.errors import (
 from starling.domain.events import Event, TweetDeleted, Unfollowed, Unliked
 from starling.domain.ids import SnowflakeGenerator
 from starling.domain.model import Credentials, NewUser, User
-from starling.domain.text import USERNAME_PATTERN, check_storable
+from starling.domain.text import USERNAME_PATTERN, check_storable, is_storable
 from starling.ports import AccountStore, Clock, EventLog, MediaStore, UserStore
 from starling.services.credentials import AppClaims, Claims, LoginGuard, Passwords, Tokens
 from starling.services.feed_manager import FeedManager
@@ -150,7 +150,9 @@ class AccountService:
         """The user whose username or e-mail address and password these are, without
         issuing a token (an OAuth authorization page). Raises like :meth:`login`."""
         login = username[:MAX_EMAIL]
-        if "@" in login:
+        if not is_storable(login):
+            credentials = None  # no account has such a name (nor can a store look it up)
+        elif "@" in login:
             credentials = await self._store.get_credentials_by_email(login)
         else:
             credentials = await self._store.get_credentials(login)
@@ -352,7 +354,9 @@ class AccountService:
         return user
 
     async def get_by_username(self, *, username: str) -> User:
-        user = await self._store.get_user_by_username(username)
+        """The user named ``username`` (case-insensitive). Raises ``UserNotFound``."""
+        # A name no store can hold names nobody (and PostgreSQL refuses to look it up).
+        user = await self._store.get_user_by_username(username) if is_storable(username) else None
         if user is None:
             raise UserNotFound()
         return user

@@ -18,6 +18,7 @@ from typing import Protocol
 from starling.domain.events import AnyEvent, TweetDeleted, TweetPosted
 from starling.domain.model import User
 from starling.domain.search import InvalidQuery, parse_query
+from starling.domain.text import check_storable
 from starling.ports import SearchIndex, TweetReads, UserReads
 from starling.services.read_pipeline import NO_TWEETS, ReadPipeline, TweetPage
 
@@ -84,7 +85,10 @@ class SearchService:
         """Users whose username or display name starts with ``query`` (case-insensitive;
         a leading '@' is ignored), exact username first; returns the page and the offset
         of the next one (None at the end). Raises :class:`InvalidQuery` for an empty or
-        over-long query; offsets past :data:`MAX_USER_OFFSET` give an empty page."""
+        over-long query, ``InvalidInput`` (``invalid_characters``) for one holding NUL
+        or a lone surrogate, as a tweet search does; offsets past
+        :data:`MAX_USER_OFFSET` give an empty page."""
+        check_storable(query, "The query")
         prefix = query.strip().removeprefix("@").strip()
         if not prefix:
             raise InvalidQuery("The query is empty.")

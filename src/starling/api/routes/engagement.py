@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, delete, get, post
-from litestar.params import FromPath, FromQuery
 
 from starling.api.deps import Core, ViewerId
+from starling.api.openapi import Cursor, Limit, TweetId
 from starling.api.pages import TWEETS_PAGE_DOC, tweets_page
 from starling.api.params import decode_cursor, parse_id, parse_limit
 from starling.api.schemas import BookmarkOut, LikeOut
@@ -22,14 +22,14 @@ class EngagementController(Controller):
     tags = ["engagement"]
 
     @post("/tweets/{tweet_id:str}/like", status_code=200, summary="Like a tweet (idempotent)")
-    async def like(self, tweet_id: FromPath[str], core: Core, viewer_id: ViewerId) -> LikeOut:
+    async def like(self, tweet_id: TweetId, core: Core, viewer_id: ViewerId) -> LikeOut:
         state = await core.engagement.like(
             user_id=viewer_id, tweet_id=parse_id(tweet_id, TweetNotFound)
         )
         return _like_out(state)
 
     @delete("/tweets/{tweet_id:str}/like", status_code=200, summary="Unlike a tweet (idempotent)")
-    async def unlike(self, tweet_id: FromPath[str], core: Core, viewer_id: ViewerId) -> LikeOut:
+    async def unlike(self, tweet_id: TweetId, core: Core, viewer_id: ViewerId) -> LikeOut:
         state = await core.engagement.unlike(
             user_id=viewer_id, tweet_id=parse_id(tweet_id, TweetNotFound)
         )
@@ -38,9 +38,7 @@ class EngagementController(Controller):
     @post(
         "/tweets/{tweet_id:str}/bookmark", status_code=200, summary="Bookmark a tweet (idempotent)"
     )
-    async def bookmark(
-        self, tweet_id: FromPath[str], core: Core, viewer_id: ViewerId
-    ) -> BookmarkOut:
+    async def bookmark(self, tweet_id: TweetId, core: Core, viewer_id: ViewerId) -> BookmarkOut:
         tid = parse_id(tweet_id, TweetNotFound)
         await core.engagement.bookmark(user_id=viewer_id, tweet_id=tid)
         return BookmarkOut(str(tid), bookmarked=True)
@@ -50,9 +48,7 @@ class EngagementController(Controller):
         status_code=200,
         summary="Remove a bookmark (idempotent)",
     )
-    async def unbookmark(
-        self, tweet_id: FromPath[str], core: Core, viewer_id: ViewerId
-    ) -> BookmarkOut:
+    async def unbookmark(self, tweet_id: TweetId, core: Core, viewer_id: ViewerId) -> BookmarkOut:
         tid = parse_id(tweet_id, TweetNotFound)
         await core.engagement.unbookmark(user_id=viewer_id, tweet_id=tid)
         return BookmarkOut(str(tid), bookmarked=False)
@@ -66,8 +62,8 @@ class EngagementController(Controller):
         self,
         core: Core,
         viewer_id: ViewerId,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[str | None] = None,
+        cursor: Cursor = None,
+        limit: Limit = None,
     ) -> Response[bytes]:
         page = await core.engagement.bookmarks(
             user_id=viewer_id, max_id=decode_cursor(cursor), limit=parse_limit(limit)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from litestar import Controller, delete, get, post
-from litestar.params import FromPath, FromQuery
 
 from starling.api.deps import Core, ViewerId
+from starling.api.openapi import Cursor, Limit, UserId, raises
 from starling.api.params import decode_cursor, encode_cursor, parse_id, parse_limit
 from starling.api.schemas import FollowOut, UsersPage, user_out
 from starling.domain.errors import UserNotFound
@@ -18,14 +18,24 @@ class GraphController(Controller):
     path = "/api/starling/v1/users/{user_id:str}"
     tags = ["graph"]
 
-    @post("/follow", status_code=200, summary="Follow a user (idempotent)")
-    async def follow(self, user_id: FromPath[str], core: Core, viewer_id: ViewerId) -> FollowOut:
+    @post(
+        "/follow",
+        status_code=200,
+        summary="Follow a user (idempotent)",
+        opt=raises("cannot_follow_self", "blocked"),
+    )
+    async def follow(self, user_id: UserId, core: Core, viewer_id: ViewerId) -> FollowOut:
         followee = parse_id(user_id, UserNotFound)
         await core.graph.follow(follower_id=viewer_id, followee_id=followee)
         return FollowOut(str(viewer_id), str(followee), following=True)
 
-    @delete("/follow", status_code=200, summary="Unfollow a user (idempotent)")
-    async def unfollow(self, user_id: FromPath[str], core: Core, viewer_id: ViewerId) -> FollowOut:
+    @delete(
+        "/follow",
+        status_code=200,
+        summary="Unfollow a user (idempotent)",
+        opt=raises("cannot_follow_self"),
+    )
+    async def unfollow(self, user_id: UserId, core: Core, viewer_id: ViewerId) -> FollowOut:
         followee = parse_id(user_id, UserNotFound)
         await core.graph.unfollow(follower_id=viewer_id, followee_id=followee)
         return FollowOut(str(viewer_id), str(followee), following=False)
@@ -33,20 +43,20 @@ class GraphController(Controller):
     @get("/followers", summary="Who follows the user")
     async def followers(
         self,
-        user_id: FromPath[str],
+        user_id: UserId,
         core: Core,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[str | None] = None,
+        cursor: Cursor = None,
+        limit: Limit = None,
     ) -> UsersPage:
         return await _users_page(core.graph.followers, user_id, cursor, limit)
 
     @get("/following", summary="Whom the user follows")
     async def following(
         self,
-        user_id: FromPath[str],
+        user_id: UserId,
         core: Core,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[str | None] = None,
+        cursor: Cursor = None,
+        limit: Limit = None,
     ) -> UsersPage:
         return await _users_page(core.graph.following, user_id, cursor, limit)
 

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.exceptions import ClientException
 from litestar.exceptions.http_exceptions import RequestEntityTooLarge
-from litestar.params import FromPath
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import HeaderParameter
 
 from starling.api.deps import Core, ViewerId
 from starling.api.errors import ApiError, error_response
+from starling.api.openapi import IMAGE_UPLOAD, MediaId, raises, string_schema
 from starling.api.params import parse_id
 from starling.api.schemas import ErrorOut, MediaOut, media_out
 from starling.bootstrap import App
@@ -23,6 +25,34 @@ headers, a few small fields)."""
 
 CACHE_CONTROL: Final = "public, max-age=31536000, immutable"
 """Media never change under an id: cache for a year, never revalidate (RFC 8246)."""
+
+IfNoneMatch = Annotated[
+    str | None,
+    HeaderParameter(
+        name="If-None-Match",
+        description="ETags of the copies the client holds.",
+        schema_extra=string_schema(),
+    ),
+]
+
+
+IMAGE_DOC: Final = {
+    200: ResponseSpec(
+        data_container=bytes,
+        media_type="image/*",
+        description="The image (JPEG, PNG, GIF or WebP)",
+        generate_examples=False,
+    ),
+    304: ResponseSpec(
+        data_container=None,
+        description="Not modified: the client's copy (If-None-Match) is current",
+        generate_examples=False,
+    ),
+}
+IMAGE_HEADERS: Final = {
+    "Cache-Control": f"`{CACHE_CONTROL}`: an image never changes under its id.",
+    "ETag": "The version of the image (original or thumbnail).",
+}
 
 
 def _too_large(request: Request[Any, Any, Any], exc: Exception) -> Response[ErrorOut]:
@@ -41,6 +71,14 @@ class MediaController(Controller):
         # oversized upload is refused without being read, let alone buffered, in full.
         request_max_body_size=MAX_MEDIA_BYTES + MULTIPART_OVERHEAD,
         exception_handlers={RequestEntityTooLarge: _too_large},
+        opt=raises(
+            "malformed_multipart",
+            "media_too_large",
+            "image_too_large",
+            "unsupported_media_type",
+            "file_missing",
+            request_body=IMAGE_UPLOAD,
+        ),
     )
     async def upload(
         self, request: Request[Any, Any, Any], core: Core, viewer_id: ViewerId
@@ -66,21 +104,31 @@ class MediaController(Controller):
         item = await core.media.upload(owner_id=viewer_id, data=data)
         return media_out(item)
 
-    @get("/{media_id:str}", summary="An uploaded image")
+    @get(
+        "/{media_id:str}",
+        summary="An uploaded image",
+        responses=IMAGE_DOC,
+        opt=raises(headers={200: IMAGE_HEADERS, 304: IMAGE_HEADERS}),
+    )
     async def original(
-        self, request: Request[Any, Any, Any], media_id: FromPath[str], core: Core
+        self, media_id: MediaId, core: Core, if_none_match: IfNoneMatch = None
     ) -> Response[bytes]:
-        return await _serve(request, core, media_id, thumbnail=False)
+        return await _serve(if_none_match, core, media_id, thumbnail=False)
 
-    @get("/{media_id:str}/thumb", summary="The thumbnail of an uploaded image")
+    @get(
+        "/{media_id:str}/thumb",
+        summary="The thumbnail of an uploaded image",
+        responses=IMAGE_DOC,
+        opt=raises(headers={200: IMAGE_HEADERS, 304: IMAGE_HEADERS}),
+    )
     async def thumbnail(
-        self, request: Request[Any, Any, Any], media_id: FromPath[str], core: Core
+        self, media_id: MediaId, core: Core, if_none_match: IfNoneMatch = None
     ) -> Response[bytes]:
-        return await _serve(request, core, media_id, thumbnail=True)
+        return await _serve(if_none_match, core, media_id, thumbnail=True)
 
 
 async def _serve(
-    request: Request[Any, Any, Any], core: App, raw_id: str, *, thumbnail: bool
+    if_none_match: str | None, core: App, raw_id: str, *, thumbnail: bool
 ) -> Response[bytes]:
     """The bytes with immutable cache headers; 304 when the client holds them (ETag)."""
     item = await core.media.get(media_id=parse_id(raw_id, MediaNotFound))
@@ -90,7 +138,7 @@ async def _serve(
         "ETag": etag,
         "X-Content-Type-Options": "nosniff",
     }
-    if etag in _etags(request.headers.get("if-none-match")):
+    if etag in _etags(if_none_match):
         return Response(b"", status_code=304, headers=headers)
     data = await core.media.content(item, thumbnail=thumbnail)
     return Response(data, media_type=item.content_type, headers=headers)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Controller, delete, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import JSONBody
 
 from starling.api.deps import Core, ViewerId
+from starling.api.openapi import Cursor, Limit, UserId, raises
 from starling.api.pages import documented
 from starling.api.params import decode_cursor, encode_cursor, parse_body_id, parse_id, parse_limit
 from starling.api.render import renderer
-from starling.api.schemas import TweetOut, UserSummary, rfc3339, user_summary
+from starling.api.schemas import BodyId, TweetOut, UserSummary, rfc3339, user_summary
 from starling.domain.errors import UserNotFound
 from starling.services.hydration import Engagement
 from starling.services.read_pipeline import NotificationEntry
@@ -28,7 +29,7 @@ class MuteOut(msgspec.Struct):
 class MarkRead(msgspec.Struct, forbid_unknown_fields=True):
     """``max_id``: the newest notification id read (decimal string); absent: all."""
 
-    max_id: str | None = None
+    max_id: BodyId = None
 
 
 class UnreadOut(msgspec.Struct):
@@ -89,26 +90,46 @@ class ModerationController(Controller):
     path = "/api/starling/v1"
     tags = ["moderation"]
 
-    @post("/users/{user_id:str}/block", status_code=200, summary="Block a user (idempotent)")
-    async def block(self, user_id: FromPath[str], core: Core, viewer_id: ViewerId) -> BlockOut:
+    @post(
+        "/users/{user_id:str}/block",
+        status_code=200,
+        summary="Block a user (idempotent)",
+        opt=raises("cannot_block_self"),
+    )
+    async def block(self, user_id: UserId, core: Core, viewer_id: ViewerId) -> BlockOut:
         target = parse_id(user_id, UserNotFound)
         await core.moderation.block(blocker_id=viewer_id, blocked_id=target)
         return BlockOut(blocking=True)
 
-    @delete("/users/{user_id:str}/block", status_code=200, summary="Unblock a user (idempotent)")
-    async def unblock(self, user_id: FromPath[str], core: Core, viewer_id: ViewerId) -> BlockOut:
+    @delete(
+        "/users/{user_id:str}/block",
+        status_code=200,
+        summary="Unblock a user (idempotent)",
+        opt=raises("cannot_block_self"),
+    )
+    async def unblock(self, user_id: UserId, core: Core, viewer_id: ViewerId) -> BlockOut:
         target = parse_id(user_id, UserNotFound)
         await core.moderation.unblock(blocker_id=viewer_id, blocked_id=target)
         return BlockOut(blocking=False)
 
-    @post("/users/{user_id:str}/mute", status_code=200, summary="Mute a user (idempotent)")
-    async def mute(self, user_id: FromPath[str], core: Core, viewer_id: ViewerId) -> MuteOut:
+    @post(
+        "/users/{user_id:str}/mute",
+        status_code=200,
+        summary="Mute a user (idempotent)",
+        opt=raises("cannot_mute_self"),
+    )
+    async def mute(self, user_id: UserId, core: Core, viewer_id: ViewerId) -> MuteOut:
         target = parse_id(user_id, UserNotFound)
         await core.moderation.mute(muter_id=viewer_id, muted_id=target)
         return MuteOut(muting=True)
 
-    @delete("/users/{user_id:str}/mute", status_code=200, summary="Unmute a user (idempotent)")
-    async def unmute(self, user_id: FromPath[str], core: Core, viewer_id: ViewerId) -> MuteOut:
+    @delete(
+        "/users/{user_id:str}/mute",
+        status_code=200,
+        summary="Unmute a user (idempotent)",
+        opt=raises("cannot_mute_self"),
+    )
+    async def unmute(self, user_id: UserId, core: Core, viewer_id: ViewerId) -> MuteOut:
         target = parse_id(user_id, UserNotFound)
         await core.moderation.unmute(muter_id=viewer_id, muted_id=target)
         return MuteOut(muting=False)
@@ -122,8 +143,8 @@ class ModerationController(Controller):
         self,
         core: Core,
         viewer_id: ViewerId,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[str | None] = None,
+        cursor: Cursor = None,
+        limit: Limit = None,
     ) -> NotificationsPageJson:
         page = await core.notifications.inbox(
             user_id=viewer_id, max_id=decode_cursor(cursor), limit=parse_limit(limit)
@@ -135,7 +156,12 @@ class ModerationController(Controller):
             page.unread_count,
         )
 
-    @post("/notifications/read", status_code=200, summary="Mark notifications read")
+    @post(
+        "/notifications/read",
+        status_code=200,
+        summary="Mark notifications read",
+        opt=raises("invalid_id"),
+    )
     async def mark_read(
         self, data: JSONBody[MarkRead], core: Core, viewer_id: ViewerId
     ) -> UnreadOut:

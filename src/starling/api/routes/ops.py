@@ -7,6 +7,7 @@ from typing import Any
 from litestar import MediaType, Request, Response, get, head
 
 from starling.api.deps import Core
+from starling.api.openapi import document
 from starling.api.schemas import Readiness, Status
 
 
@@ -52,4 +53,4 @@ async def metrics(core: Core) -> Response[bytes]:
     "/openapi.json", summary="The OpenAPI 3 document", tags=["operations"], include_in_schema=False
 )
 async def openapi_json(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    return request.app.openapi_schema.to_schema()
+    return document(request.app)

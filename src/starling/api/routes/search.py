@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import msgspec
 from litestar import Controller, Response, get
-from litestar.params import FromQuery
 
 from starling.api.deps import Core, MaybeViewerId
 from starling.api.errors import ApiError
+from starling.api.openapi import Cursor, Limit, Query, TrendsLimit, raises
 from starling.api.pages import TWEETS_PAGE_DOC, tweets_page
 from starling.api.params import decode_cursor, encode_cursor, parse_limit
 from starling.api.schemas import UsersPage, user_out
@@ -39,14 +39,15 @@ class SearchController(Controller):
         "/search/tweets",
         summary="Search tweets: words, #hashtag and from:username, newest first",
         responses=TWEETS_PAGE_DOC,
+        opt=raises("invalid_characters"),
     )
     async def search_tweets(
         self,
         core: Core,
         maybe_viewer_id: MaybeViewerId,
-        q: FromQuery[str | None] = None,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[str | None] = None,
+        q: Query = None,
+        cursor: Cursor = None,
+        limit: Limit = None,
     ) -> Response[bytes]:
         page = await core.search.tweets(
             query=_query(q),
@@ -56,13 +57,17 @@ class SearchController(Controller):
         )
         return tweets_page(page)
 
-    @get("/search/users", summary="Search users by prefix of username or display name")
+    @get(
+        "/search/users",
+        summary="Search users by prefix of username or display name",
+        opt=raises("invalid_characters"),
+    )
     async def search_users(
         self,
         core: Core,
-        q: FromQuery[str | None] = None,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[str | None] = None,
+        q: Query = None,
+        cursor: Cursor = None,
+        limit: Limit = None,
     ) -> UsersPage:
         # The cursor is the offset of the next page (user search ranks, it does not
         # follow ids); decode_cursor checks it is one this service issued.
@@ -74,7 +79,7 @@ class SearchController(Controller):
         )
 
     @get("/trends", summary="Hashtags rising most in the last hour")
-    async def trends(self, core: Core, limit: FromQuery[str | None] = None) -> TrendsOut:
+    async def trends(self, core: Core, limit: TrendsLimit = None) -> TrendsOut:
         count = DEFAULT_TRENDS
         if limit is not None:
             count = int(limit) if limit.isascii() and limit.isdigit() else 0

@@ -11,16 +11,20 @@ stream listens. Reconnecting with ``Last-Event-ID`` replays what was missed (see
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any, Final
 
 import msgspec
-from litestar import Controller, Request, get
+from litestar import Controller, get
 from litestar.background_tasks import BackgroundTask
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import HeaderParameter
 from litestar.response import ServerSentEvent
 from litestar.response.sse import ServerSentEventMessage
 
 from starling.api.deps import Core, ViewerId
 from starling.api.errors import ApiError
+from starling.api.openapi import raises, string_schema
+from starling.api.patterns import ID, OPTIONAL_ID
 from starling.api.render import renderer
 from starling.api.routes.moderation import notification_json
 from starling.ports import BackendUnavailable
@@ -33,6 +37,43 @@ from starling.services.stream import (
 )
 
 _encoder = msgspec.json.Encoder()
+
+
+def _event(name: str, component: str) -> dict[str, Any]:
+    return {
+        "type": "object",
+        "required": ["event", "id", "data"],
+        "properties": {
+            "event": {"const": name},
+            "id": {"type": "string", "pattern": ID},
+            "data": {
+                "type": "string",
+                "contentMediaType": "application/json",
+                "contentSchema": {"$ref": f"#/components/schemas/{component}"},
+            },
+        },
+    }
+
+
+EVENTS: Final = {
+    "text/event-stream": {
+        # One event (OpenAPI before 3.2 describes each event with `schema`); comments
+        # (`: connected`, `: heartbeat`) are not events.
+        "schema": {
+            "oneOf": [_event("tweet", "TweetOut"), _event("notification", "NotificationOut")]
+        }
+    }
+}
+"""The stream's events, each with its JSON body's schema."""
+
+LastEventId = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Last-Event-ID",
+        description="The id of the last event received: replay what came after it.",
+        schema_extra=string_schema(pattern=OPTIONAL_ID),
+    ),
+]
 
 
 def parse_last_event_id(raw: str | None) -> int | None:
@@ -77,13 +118,28 @@ class StreamController(Controller):
     path = "/api/starling/v1"
     tags = ["stream"]
 
-    @get("/stream", summary="Live home-timeline tweets and notifications (Server-Sent Events)")
+    @get(
+        "/stream",
+        summary="Live home-timeline tweets and notifications (Server-Sent Events)",
+        responses={
+            200: ResponseSpec(
+                data_container=str,
+                media_type="text/event-stream",
+                description="An endless stream of `tweet` and `notification` events",
+                generate_examples=False,
+            )
+        },
+        opt=raises("invalid_last_event_id", "live_unavailable", content={200: EVENTS}),
+    )
     async def stream(
-        self, request: Request[Any, Any, Any], core: Core, viewer_id: ViewerId
+        self,
+        core: Core,
+        viewer_id: ViewerId,
+        last_event_id: LastEventId = None,
     ) -> ServerSentEvent:
-        last_event_id = parse_last_event_id(request.headers.get("last-event-id"))
+        after = parse_last_event_id(last_event_id)
         try:
-            stream = await core.stream.open(viewer_id=viewer_id, last_event_id=last_event_id)
+            stream = await core.stream.open(viewer_id=viewer_id, last_event_id=after)
         except BackendUnavailable as exc:
             raise ApiError(503, "live_unavailable", "Live updates are unavailable.") from exc
         # The background task closes a stream whose client left before it was iterated

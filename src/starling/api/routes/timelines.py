@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, get
-from litestar.params import FromPath, FromQuery
 
 from starling.api.deps import Core, MaybeViewerId, ViewerId
+from starling.api.openapi import Cursor, Limit, UserId, raises
 from starling.api.pages import TWEETS_PAGE_DOC, tweets_page
 from starling.api.params import decode_cursor, parse_id, parse_limit
 from starling.domain.errors import UserNotFound
@@ -24,8 +24,8 @@ class TimelinesController(Controller):
         self,
         core: Core,
         viewer_id: ViewerId,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[str | None] = None,
+        cursor: Cursor = None,
+        limit: Limit = None,
     ) -> Response[bytes]:
         page = await core.timelines.home(
             viewer_id=viewer_id, max_id=decode_cursor(cursor), limit=parse_limit(limit)
@@ -36,14 +36,15 @@ class TimelinesController(Controller):
         "/users/{user_id:str}/tweets",
         summary="User timeline: a user's tweets",
         responses=TWEETS_PAGE_DOC,
+        opt=raises("blocked"),
     )
     async def user_tweets(
         self,
-        user_id: FromPath[str],
+        user_id: UserId,
         core: Core,
         maybe_viewer_id: MaybeViewerId,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[str | None] = None,
+        cursor: Cursor = None,
+        limit: Limit = None,
     ) -> Response[bytes]:
         page = await core.timelines.user_timeline(
             user_id=parse_id(user_id, UserNotFound),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, delete, get, post
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import JSONBody
 from msgspec import Raw
 
 from starling.api.deps import Core, MaybeViewerId, ViewerId
+from starling.api.openapi import Cursor, Limit, TweetId, raises
 from starling.api.pages import TWEET_DOC, TWEETS_PAGE_DOC, documented, tweet_response, tweets_page
 from starling.api.params import (
     decode_cursor,
@@ -29,6 +30,17 @@ class TweetsController(Controller):
         status_code=201,
         summary="Post a tweet",
         responses=documented(TweetOut, status=201, description="The tweet"),
+        opt=raises(
+            "text_empty",
+            "text_too_long",
+            "invalid_characters",
+            "invalid_id",
+            "tweet_not_found",
+            "blocked",
+            "too_many_media",
+            "media_not_found",
+            "media_not_owned",
+        ),
     )
     async def create(
         self, data: JSONBody[CreateTweet], core: Core, viewer_id: ViewerId
@@ -45,13 +57,18 @@ class TweetsController(Controller):
 
     @get("/{tweet_id:str}", summary="A tweet by id", responses=TWEET_DOC)
     async def read(
-        self, tweet_id: FromPath[str], core: Core, maybe_viewer_id: MaybeViewerId
+        self, tweet_id: TweetId, core: Core, maybe_viewer_id: MaybeViewerId
     ) -> Response[bytes]:
         read = await core.reads.read(parse_id(tweet_id, TweetNotFound), viewer_id=maybe_viewer_id)
         return tweet_response(read)
 
-    @delete("/{tweet_id:str}", status_code=204, summary="Delete one's own tweet")
-    async def remove(self, tweet_id: FromPath[str], core: Core, viewer_id: ViewerId) -> None:
+    @delete(
+        "/{tweet_id:str}",
+        status_code=204,
+        summary="Delete one's own tweet",
+        opt=raises("forbidden"),
+    )
+    async def remove(self, tweet_id: TweetId, core: Core, viewer_id: ViewerId) -> None:
         await core.tweets.delete(tweet_id=parse_id(tweet_id, TweetNotFound), requester_id=viewer_id)
 
     @post(
@@ -59,10 +76,9 @@ class TweetsController(Controller):
         status_code=201,
         summary="Retweet (idempotent)",
         responses=documented(TweetOut, status=201, description="The retweet"),
+        opt=raises("blocked"),
     )
-    async def retweet(
-        self, tweet_id: FromPath[str], core: Core, viewer_id: ViewerId
-    ) -> Response[bytes]:
+    async def retweet(self, tweet_id: TweetId, core: Core, viewer_id: ViewerId) -> Response[bytes]:
         retweet = await core.tweets.retweet(
             user_id=viewer_id, tweet_id=parse_id(tweet_id, TweetNotFound)
         )
@@ -72,7 +88,7 @@ class TweetsController(Controller):
         )
 
     @delete("/{tweet_id:str}/retweet", status_code=204, summary="Undo a retweet (idempotent)")
-    async def unretweet(self, tweet_id: FromPath[str], core: Core, viewer_id: ViewerId) -> None:
+    async def unretweet(self, tweet_id: TweetId, core: Core, viewer_id: ViewerId) -> None:
         await core.tweets.unretweet(user_id=viewer_id, tweet_id=parse_id(tweet_id, TweetNotFound))
 
     @get(
@@ -82,11 +98,11 @@ class TweetsController(Controller):
     )
     async def replies(
         self,
-        tweet_id: FromPath[str],
+        tweet_id: TweetId,
         core: Core,
         maybe_viewer_id: MaybeViewerId,
-        cursor: FromQuery[str | None] = None,
-        limit: FromQuery[str | None] = None,
+        cursor: Cursor = None,
+        limit: Limit = None,
     ) -> Response[bytes]:
         page = await core.conversations.replies(
             tweet_id=parse_id(tweet_id, TweetNotFound),
@@ -102,7 +118,7 @@ class TweetsController(Controller):
         responses=documented(ContextOut, description="The tweet and its ancestors"),
     )
     async def context(
-        self, tweet_id: FromPath[str], core: Core, maybe_viewer_id: MaybeViewerId
+        self, tweet_id: TweetId, core: Core, maybe_viewer_id: MaybeViewerId
     ) -> ContextJson:
         found = await core.conversations.context(
             tweet_id=parse_id(tweet_id, TweetNotFound), viewer_id=maybe_viewer_id
