@@ -48,6 +48,7 @@ from starling.mastodon.http import (
     parse_id,
     tweet_page,
 )
+from starling.services.engagement import UserPage
 from starling.services.hydration import TweetView
 from starling.services.read_pipeline import NotificationPage, TweetPage, ids_above
 
@@ -281,7 +282,7 @@ async def account_statuses(request: Req, core: Core, account_id: FromPath[str]) 
             return False
         if no_reblogs and v.retweeted is not None:
             return False
-        return not media or bool((v.retweeted or v).media)
+        return not media or _only_media(v)
 
     async def page(max_id: int | None, floor: int | None, limit: int) -> TweetPage:
         try:
@@ -664,6 +665,103 @@ async def bookmarks(request: Req, core: Core) -> Response[bytes]:
     )
 
 
+def _only_media(v: TweetView) -> bool:
+    return bool((v.retweeted or v).media)
+
+
+@get(
+    "/api/v1/timelines/public",
+    summary="Everyone's statuses, newest first (local, remote, only_media), Link-paginated",
+    responses={**d.STATUSES_DOC, **ERR_READ},
+)
+async def public_timeline(request: Req, core: Core) -> Response[bytes]:
+    viewer = (await auth(request, core)).may("read:statuses")
+    p = await params(request)
+    paged = paging(p)
+    # Every account is local: ``local`` changes nothing, and ``remote`` (only other
+    # servers' statuses) is always empty.
+    if p.flag("remote") and not p.flag("local"):
+        return json([])
+    keep = _only_media if p.flag("only_media") else None
+
+    async def page(max_id: int | None, floor: int | None, limit: int) -> TweetPage:
+        return await core.timelines.public(
+            max_id=max_id, limit=limit, viewer_id=viewer, min_id=floor, keep=keep
+        )
+
+    async def fetch(cursor: int | None, want: int) -> list[int]:
+        return await core.store.newest_tweet_ids(max_id=cursor, limit=want)
+
+    result = await tweet_page(paged, page, _surface_above(fetch))
+    return await _statuses_response(request, core, result, viewer)
+
+
+def _opaque_cursor(p: Params, name: str) -> int | None:
+    """A list's own cursor (e.g. a like's position): decimal digits, never a status id."""
+    raw = p.text(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 40:
+        raise MastoError(422, f"Validation failed: {name} must be a cursor from a Link header.")
+    return int(raw)
+
+
+def _next_link(request: Req, next_max_id: int | None) -> dict[str, str]:
+    """``Link: <...max_id=next_max_id>; rel="next"`` (none on the last page)."""
+    if next_max_id is None:
+        return {}
+    return {"Link": link_header(request, newest=0, oldest=next_max_id)["Link"].split(", <")[0]}
+
+
+@get(
+    "/api/v1/favourites",
+    summary="The token's favourites, most recent favourite first (opaque Link cursor)",
+    responses={**d.STATUSES_DOC, **ERR_READ},
+)
+async def favourites(request: Req, core: Core) -> Response[bytes]:
+    uid = (await auth(request, core)).need("read:favourites")
+    p = await params(request)
+    limit = paging(p, ids=False).limit
+    page = await core.engagement.favourites(
+        user_id=uid, max_id=_opaque_cursor(p, "max_id"), limit=limit
+    )
+    statuses = await _renderer(request, core).statuses(page.items, page.engagement, viewer_id=uid)
+    return json(statuses, headers=_next_link(request, page.next_max_id))
+
+
+async def _user_page_response(request: Req, core: Core, found: UserPage) -> Response[bytes]:
+    r = _renderer(request, core)
+    return json([r.account(u) for u in found.users], headers=_next_link(request, found.next_max_id))
+
+
+@get(
+    "/api/v1/statuses/{status_id:str}/favourited_by",
+    summary="Accounts that favourited a status, Link-paginated",
+    responses={**d.ACCOUNTS_DOC, **ERR_READ},
+)
+async def favourited_by(request: Req, core: Core, status_id: FromPath[str]) -> Response[bytes]:
+    viewer = (await auth(request, core)).may("read:statuses")
+    paged = paging(await params(request), default=40, maximum=80)
+    found = await core.engagement.likers(
+        tweet_id=need_id(status_id), viewer_id=viewer, max_id=paged.max_id, limit=paged.limit
+    )
+    return await _user_page_response(request, core, found)
+
+
+@get(
+    "/api/v1/statuses/{status_id:str}/reblogged_by",
+    summary="Accounts that reblogged a status, Link-paginated",
+    responses={**d.ACCOUNTS_DOC, **ERR_READ},
+)
+async def reblogged_by(request: Req, core: Core, status_id: FromPath[str]) -> Response[bytes]:
+    viewer = (await auth(request, core)).may("read:statuses")
+    paged = paging(await params(request), default=40, maximum=80)
+    found = await core.engagement.retweeters(
+        tweet_id=need_id(status_id), viewer_id=viewer, max_id=paged.max_id, limit=paged.limit
+    )
+    return await _user_page_response(request, core, found)
+
+
 # --- notifications --------------------------------------------------------------------------
 def _types(p: Params) -> set[NotificationType] | None:
     wanted = p.texts("types")
@@ -736,6 +834,37 @@ async def notification(request: Req, core: Core, notification_id: FromPath[str])
     entry, engagement = found
     rendered = await _renderer(request, core).notifications([entry], engagement, viewer_id=uid)
     return json(rendered[0])
+
+
+@post(
+    "/api/v1/notifications/clear",
+    status_code=200,
+    summary="Delete every notification",
+    responses={**d.EMPTY_DOC, **ERR_WRITE},
+    opt={"rate_limit": "engagement"},
+)
+async def clear_notifications(request: Req, core: Core) -> Response[bytes]:
+    uid = (await auth(request, core)).need("write:notifications")
+    await params(request)
+    await core.notifications.clear(user_id=uid)
+    return json({})
+
+
+@post(
+    "/api/v1/notifications/{notification_id:str}/dismiss",
+    status_code=200,
+    summary="Delete one notification",
+    responses={**d.EMPTY_DOC, **ERR_WRITE},
+    opt={"rate_limit": "engagement"},
+)
+async def dismiss_notification(
+    request: Req, core: Core, notification_id: FromPath[str]
+) -> Response[bytes]:
+    uid = (await auth(request, core)).need("write:notifications")
+    await params(request)
+    if not await core.notifications.dismiss(user_id=uid, notification_id=need_id(notification_id)):
+        raise MastoError(404, "Record not found")
+    return json({})
 
 
 # --- search and trends ----------------------------------------------------------------------
@@ -864,11 +993,17 @@ HANDLERS: Final = [
     delete_status,
     context,
     *STATUS_ACTIONS,
+    favourited_by,
+    reblogged_by,
     home,
+    public_timeline,
     tag_timeline,
     bookmarks,
+    favourites,
     notifications,
     notification,
+    clear_notifications,
+    dismiss_notification,
     search,
     trends,
     upload,
