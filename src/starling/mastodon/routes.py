@@ -9,8 +9,6 @@ class in ``opt`` (reads unless it writes).
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
@@ -21,6 +19,7 @@ from starling.api.deps import Core
 from starling.domain.errors import DomainError, TweetNotFound, UserNotFound
 from starling.domain.model import User
 from starling.domain.notifications import NotificationType
+from starling.domain.oauth import digest
 from starling.domain.text import hashtags
 from starling.mastodon import docs as d
 from starling.mastodon.entities import (
@@ -406,30 +405,32 @@ RELATION_ROUTES: Final = [
 
 
 # --- statuses -------------------------------------------------------------------------------
-IDEMPOTENCY_TTL_S: Final = 3600
+IDEMPOTENCY_TTL_MS: Final = 3_600_000
 """How long an ``Idempotency-Key`` answers with the status it created (Mastodon: 1 hour)."""
-IDEMPOTENCY_MAX: Final = 10_000
-
-_idempotent: OrderedDict[tuple[int, str], tuple[float, int]] = OrderedDict()
-"""Per process: (user, key) → (when, status id). A retry reaching another API process
-of a scale-out deployment is not recognised (docs/mastodon.md, known gaps)."""
 
 
-def _remembered(uid: int, key: str | None) -> int | None:
-    if not key:
+async def _remembered(core: Core, uid: int, key_digest: str | None) -> int | None:
+    """The status ``uid`` created under the key, within the hour; from the store, so a
+    retry reaching another API process of a scale-out deployment finds it too."""
+    if key_digest is None:
         return None
-    found = _idempotent.get((uid, key))
-    if found is None or time.monotonic() - found[0] > IDEMPOTENCY_TTL_S:
-        return None
-    return found[1]
+    since = core.clock.now_ms() - IDEMPOTENCY_TTL_MS
+    return await core.store.idempotent_status(uid, key_digest, since_ms=since)
 
 
-def _remember(uid: int, key: str | None, status_id: int) -> None:
-    if not key:
-        return
-    _idempotent[(uid, key)] = (time.monotonic(), status_id)
-    while len(_idempotent) > IDEMPOTENCY_MAX:
-        _idempotent.popitem(last=False)
+async def _remember(core: Core, uid: int, key_digest: str | None, status_id: int) -> int:
+    """Keep the key's status; returns the status to answer: ``status_id``, or the one a
+    concurrent request with the same key kept first (this one is then deleted, so the
+    retry posted once)."""
+    if key_digest is None:
+        return status_id
+    now = core.clock.now_ms()
+    kept = await core.store.remember_idempotent_status(
+        uid, key_digest, status_id, now_ms=now, expired_before_ms=now - IDEMPOTENCY_TTL_MS
+    )
+    if kept != status_id:
+        await core.tweets.delete(tweet_id=status_id, requester_id=uid)
+    return kept
 
 
 @post(
@@ -443,7 +444,8 @@ async def create_status(request: Req, core: Core) -> Response[bytes]:
     uid = (await auth(request, core)).need("write:statuses")
     p = await params(request)
     key = request.headers.get("idempotency-key")
-    earlier = _remembered(uid, key)
+    key_digest = digest(key) if key else None
+    earlier = await _remembered(core, uid, key_digest)
     if earlier is not None:
         return await _status_response(request, core, earlier, uid)
     media_ids = []
@@ -462,7 +464,9 @@ async def create_status(request: Req, core: Core) -> Response[bytes]:
     posted = await core.tweets.post(
         author_id=uid, text=text, reply_to_tweet_id=reply_to, media_ids=media_ids
     )
-    _remember(uid, key, posted.tweet.id)
+    kept = await _remember(core, uid, key_digest, posted.tweet.id)
+    if kept != posted.tweet.id:
+        return await _status_response(request, core, kept, uid)
     read = await core.reads.posted(posted, viewer_id=uid)
     rendered = await _renderer(request, core).status(read.view, read.engagement, viewer_id=uid)
     return json(rendered)
