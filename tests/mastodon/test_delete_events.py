@@ -12,8 +12,8 @@ import json
 from collections.abc import AsyncIterator
 
 import httpx
+from test_mastodon_visibility import GUARD_S, SseEvent, user_stream
 from test_streaming import next_event, post, token_of
-from test_visibility import GUARD_S, SseEvent, user_stream
 from websockets.sync.client import connect
 
 from conftest import TEST_THRESHOLD, Harness
