@@ -99,6 +99,11 @@ class TweetReads(Protocol):
         """Ids of tweets by any of ``author_ids`` below ``max_id``, newest first, at most
         ``limit``. The pull half of the home timeline and the rebuild query."""
 
+    async def newest_tweet_ids(self, *, max_id: int | None, limit: int) -> list[int]:
+        """Ids of every author's tweets and replies (not retweets) below ``max_id``,
+        newest first, at most ``limit``: the public timeline (a backward walk of the
+        primary key)."""
+
 
 class TweetStore(TweetReads, Protocol):
     """Posting and deleting tweets (retweets and replies are tweets too), each with its
@@ -174,6 +179,17 @@ class EngagementReads(Protocol):
     ) -> dict[int, ViewerFlags]:
         """What ``viewer_id`` did to each of ``tweet_ids`` (liked, retweeted), in one
         query; tweets the viewer did nothing to are absent."""
+
+    async def likes_page(
+        self, user_id: int, *, before: tuple[int, int] | None, limit: int
+    ) -> list[tuple[int, int]]:
+        """``(liked_at_ms, tweet_id)`` of ``user_id``'s likes, most recent like first
+        (ties: higher tweet id first), strictly after ``before`` in that order (None:
+        from the newest), at most ``limit``."""
+
+    async def liker_ids(self, tweet_id: int, *, max_id: int | None, limit: int) -> list[int]:
+        """Ids of the users who like ``tweet_id`` below ``max_id``, highest first, at
+        most ``limit``."""
 
 
 class EngagementStore(EngagementReads, Protocol):
@@ -288,6 +304,13 @@ class NotificationStore(NotificationReads, Protocol):
     async def delete_notifications_for_tweet(self, tweet_id: int) -> int:
         """Delete every notification about ``tweet_id``; returns how many."""
 
+    async def dismiss_notification(self, user_id: int, notification_id: int) -> bool:
+        """Delete ``user_id``'s notification ``notification_id``; False if it has none
+        by that id."""
+
+    async def clear_notifications(self, user_id: int) -> int:
+        """Delete every notification of ``user_id``; returns how many."""
+
 
 class ConversationStore(Protocol):
     """Retweet and reply lookups. Retweets and replies are ``tweets`` rows, so
@@ -299,6 +322,12 @@ class ConversationStore(Protocol):
     async def reply_ids(self, tweet_id: int, *, max_id: int | None, limit: int) -> list[int]:
         """Ids of direct replies to ``tweet_id`` below ``max_id``, newest first, at most
         ``limit`` (one index range)."""
+
+    async def retweets_page(
+        self, tweet_id: int, *, max_id: int | None, limit: int
+    ) -> list[tuple[int, int]]:
+        """``(retweet_id, retweeter_id)`` of the retweets of ``tweet_id`` with retweet id
+        below ``max_id``, newest first, at most ``limit``."""
 
     async def ancestor_ids(self, tweet_id: int) -> list[int]:
         """The chain of tweets ``tweet_id`` replies to, oldest (the root) first, in one
@@ -381,6 +410,24 @@ class OAuthStore(Protocol):
         caller's to check."""
 
 
+class IdempotencyStore(Protocol):
+    """The statuses created under clients' idempotency keys (Mastodon's
+    ``Idempotency-Key`` header), shared by every API process."""
+
+    async def idempotent_status(
+        self, user_id: int, key_digest: str, *, since_ms: int
+    ) -> int | None:
+        """The status ``user_id`` created under ``key_digest`` at or after ``since_ms``
+        (None: none, or only an expired one)."""
+
+    async def remember_idempotent_status(
+        self, user_id: int, key_digest: str, status_id: int, *, now_ms: int, expired_before_ms: int
+    ) -> int:
+        """Keep ``key_digest`` → ``status_id`` (created at ``now_ms``) unless a live
+        entry exists, deleting entries created before ``expired_before_ms``; returns the
+        status id now kept (the earlier one when two requests raced)."""
+
+
 class OutboxStore(Protocol):
     """The transactional outbox as the event logs read it: committed events in order, each
     consumer group's position, and the events a group gave up on (dead letters)."""
@@ -419,6 +466,7 @@ class Store(
     MediaRows,
     AccountStore,
     OAuthStore,
+    IdempotencyStore,
     OutboxStore,
     Protocol,
 ):

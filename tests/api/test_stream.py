@@ -139,6 +139,21 @@ async def test_a_celebritys_tweet_arrives_on_the_stream_without_being_pushed(
     assert writes <= 1
 
 
+async def test_a_deletion_sends_no_event_on_this_stream(starling: Harness) -> None:
+    """Deletions are published on the live bus for the Mastodon streams; this stream
+    leaves them out (docs/api.md): a client sees a deletion on its next read."""
+    alice, bob = await starling.register(), await starling.register()
+    await starling.follow(alice, bob)
+    async with open_stream(starling, alice) as stream:
+        doomed = await starling.post(bob, "soon gone")
+        await stream.until("tweet", str(doomed))
+        await starling.delete(bob, doomed)
+        await starling.drain()  # the deletion's live message was published before the next
+        after = await starling.post(bob, "still here")
+        event = await stream.next_event()
+    assert (event.event, event.id) == ("tweet", str(after))
+
+
 async def test_a_notification_arrives_on_the_stream(starling: Harness) -> None:
     alice, bob = await starling.register(), await starling.register()
     async with open_stream(starling, alice) as stream:

@@ -6,9 +6,11 @@ per reader and nothing is serialized once per follower.
 
 Channels (docs/decisions/0001: push for ordinary authors, pull for celebrities):
 - ``user:<id>``: items for one reader: tweets pushed into their home timeline (their
-  own included) and their notifications;
-- ``author:<id>``: tweets of a celebrity, which are not pushed; each connected reader
-  subscribes to the author channels of the celebrities they follow.
+  own included), their notifications, and deletions of tweets retracted from their
+  home timeline;
+- ``author:<id>``: tweets and deletions of a celebrity, whose tweets are not pushed;
+  each connected reader subscribes to the author channels of the celebrities they
+  follow.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from typing import Literal
 
 import msgspec
 
-LiveKind = Literal["tweet", "notification"]
+LiveKind = Literal["tweet", "notification", "deleted"]
 
 
 class LiveMessage(msgspec.Struct, frozen=True, array_like=True):
-    """``kind`` and the snowflake ``id`` of the tweet or notification; ``actor_id`` is the
-    tweet's author or the notification's actor (readers drop those hidden from them
-    without a lookup). Encoded as a msgpack array: a few bytes per message."""
+    """``kind`` and the snowflake ``id`` of the tweet or notification (``deleted``: of
+    the tweet that was deleted); ``actor_id`` is the tweet's author or the
+    notification's actor (readers drop those hidden from them without a lookup).
+    Encoded as a msgpack array: a few bytes per message. A process that does not know
+    a kind reads the message as none (:func:`decode`) and skips it."""
 
     kind: LiveKind
     id: int

@@ -574,6 +574,12 @@ def instance_v2(base: str, *, host: str, streaming: str) -> dict[str, Any]:
             "urls": {"streaming": streaming, "status": None},
             "vapid": {"public_key": ""},
             "translation": {"enabled": False},
+            # Mastodon 4.4: who may read the public timelines. Every account is local.
+            "timelines_access": {
+                "live_feeds": {"local": "public", "remote": "disabled"},
+                "hashtag_feeds": {"local": "public", "remote": "disabled"},
+                "trending_link_feeds": {"local": "disabled", "remote": "disabled"},
+            },
         },
         "registrations": {"enabled": False, "approval_required": False, "message": None},
         "api_versions": {"mastodon": 2},

@@ -273,15 +273,18 @@ class Paging(msgspec.Struct, frozen=True):
     limit: int
 
 
-def paging(p: Params, *, default: int = 20, maximum: int = 40) -> Paging:
+def paging(p: Params, *, default: int = 20, maximum: int = 40, ids: bool = True) -> Paging:
     """The pagination of a list request; ``limit`` beyond ``maximum`` is ``maximum``
-    (Mastodon clamps), below 1 or not a number is a 422."""
+    (Mastodon clamps), below 1 or not a number is a 422. ``ids=False``: a list paged by
+    its own opaque cursors, parsed by its route (only ``limit`` is read here)."""
     raw = p.text("limit")
     limit = default
     if raw is not None and raw != "":
         if not raw.isascii() or not raw.isdigit() or len(raw) > 6 or int(raw) < 1:
             raise MastoError(422, "Validation failed: limit must be a positive integer.")
         limit = min(int(raw), maximum)
+    if not ids:
+        return Paging(max_id=None, since_id=None, min_id=None, limit=limit)
     return Paging(
         max_id=_cursor(p, "max_id"),
         since_id=_cursor(p, "since_id"),

@@ -9,8 +9,6 @@ class in ``opt`` (reads unless it writes).
 
 from __future__ import annotations
 
-import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Final
 
@@ -21,6 +19,7 @@ from starling.api.deps import Core
 from starling.domain.errors import DomainError, TweetNotFound, UserNotFound
 from starling.domain.model import User
 from starling.domain.notifications import NotificationType
+from starling.domain.oauth import digest
 from starling.domain.text import hashtags
 from starling.mastodon import docs as d
 from starling.mastodon.entities import (
@@ -48,6 +47,7 @@ from starling.mastodon.http import (
     parse_id,
     tweet_page,
 )
+from starling.services.engagement import UserPage
 from starling.services.hydration import TweetView
 from starling.services.read_pipeline import NotificationPage, TweetPage, ids_above
 
@@ -281,7 +281,7 @@ async def account_statuses(request: Req, core: Core, account_id: FromPath[str]) 
             return False
         if no_reblogs and v.retweeted is not None:
             return False
-        return not media or bool((v.retweeted or v).media)
+        return not media or _only_media(v)
 
     async def page(max_id: int | None, floor: int | None, limit: int) -> TweetPage:
         try:
@@ -405,30 +405,32 @@ RELATION_ROUTES: Final = [
 
 
 # --- statuses -------------------------------------------------------------------------------
-IDEMPOTENCY_TTL_S: Final = 3600
+IDEMPOTENCY_TTL_MS: Final = 3_600_000
 """How long an ``Idempotency-Key`` answers with the status it created (Mastodon: 1 hour)."""
-IDEMPOTENCY_MAX: Final = 10_000
-
-_idempotent: OrderedDict[tuple[int, str], tuple[float, int]] = OrderedDict()
-"""Per process: (user, key) → (when, status id). A retry reaching another API process
-of a scale-out deployment is not recognised (docs/mastodon.md, known gaps)."""
 
 
-def _remembered(uid: int, key: str | None) -> int | None:
-    if not key:
+async def _remembered(core: Core, uid: int, key_digest: str | None) -> int | None:
+    """The status ``uid`` created under the key, within the hour; from the store, so a
+    retry reaching another API process of a scale-out deployment finds it too."""
+    if key_digest is None:
         return None
-    found = _idempotent.get((uid, key))
-    if found is None or time.monotonic() - found[0] > IDEMPOTENCY_TTL_S:
-        return None
-    return found[1]
+    since = core.clock.now_ms() - IDEMPOTENCY_TTL_MS
+    return await core.store.idempotent_status(uid, key_digest, since_ms=since)
 
 
-def _remember(uid: int, key: str | None, status_id: int) -> None:
-    if not key:
-        return
-    _idempotent[(uid, key)] = (time.monotonic(), status_id)
-    while len(_idempotent) > IDEMPOTENCY_MAX:
-        _idempotent.popitem(last=False)
+async def _remember(core: Core, uid: int, key_digest: str | None, status_id: int) -> int:
+    """Keep the key's status; returns the status to answer: ``status_id``, or the one a
+    concurrent request with the same key kept first (this one is then deleted, so the
+    retry posted once)."""
+    if key_digest is None:
+        return status_id
+    now = core.clock.now_ms()
+    kept = await core.store.remember_idempotent_status(
+        uid, key_digest, status_id, now_ms=now, expired_before_ms=now - IDEMPOTENCY_TTL_MS
+    )
+    if kept != status_id:
+        await core.tweets.delete(tweet_id=status_id, requester_id=uid)
+    return kept
 
 
 @post(
@@ -442,7 +444,8 @@ async def create_status(request: Req, core: Core) -> Response[bytes]:
     uid = (await auth(request, core)).need("write:statuses")
     p = await params(request)
     key = request.headers.get("idempotency-key")
-    earlier = _remembered(uid, key)
+    key_digest = digest(key) if key else None
+    earlier = await _remembered(core, uid, key_digest)
     if earlier is not None:
         return await _status_response(request, core, earlier, uid)
     media_ids = []
@@ -461,7 +464,9 @@ async def create_status(request: Req, core: Core) -> Response[bytes]:
     posted = await core.tweets.post(
         author_id=uid, text=text, reply_to_tweet_id=reply_to, media_ids=media_ids
     )
-    _remember(uid, key, posted.tweet.id)
+    kept = await _remember(core, uid, key_digest, posted.tweet.id)
+    if kept != posted.tweet.id:
+        return await _status_response(request, core, kept, uid)
     read = await core.reads.posted(posted, viewer_id=uid)
     rendered = await _renderer(request, core).status(read.view, read.engagement, viewer_id=uid)
     return json(rendered)
@@ -664,6 +669,103 @@ async def bookmarks(request: Req, core: Core) -> Response[bytes]:
     )
 
 
+def _only_media(v: TweetView) -> bool:
+    return bool((v.retweeted or v).media)
+
+
+@get(
+    "/api/v1/timelines/public",
+    summary="Everyone's statuses, newest first (local, remote, only_media), Link-paginated",
+    responses={**d.STATUSES_DOC, **ERR_READ},
+)
+async def public_timeline(request: Req, core: Core) -> Response[bytes]:
+    viewer = (await auth(request, core)).may("read:statuses")
+    p = await params(request)
+    paged = paging(p)
+    # Every account is local: ``local`` changes nothing, and ``remote`` (only other
+    # servers' statuses) is always empty.
+    if p.flag("remote") and not p.flag("local"):
+        return json([])
+    keep = _only_media if p.flag("only_media") else None
+
+    async def page(max_id: int | None, floor: int | None, limit: int) -> TweetPage:
+        return await core.timelines.public(
+            max_id=max_id, limit=limit, viewer_id=viewer, min_id=floor, keep=keep
+        )
+
+    async def fetch(cursor: int | None, want: int) -> list[int]:
+        return await core.store.newest_tweet_ids(max_id=cursor, limit=want)
+
+    result = await tweet_page(paged, page, _surface_above(fetch))
+    return await _statuses_response(request, core, result, viewer)
+
+
+def _opaque_cursor(p: Params, name: str) -> int | None:
+    """A list's own cursor (e.g. a like's position): decimal digits, never a status id."""
+    raw = p.text(name)
+    if raw is None or raw == "":
+        return None
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 40:
+        raise MastoError(422, f"Validation failed: {name} must be a cursor from a Link header.")
+    return int(raw)
+
+
+def _next_link(request: Req, next_max_id: int | None) -> dict[str, str]:
+    """``Link: <...max_id=next_max_id>; rel="next"`` (none on the last page)."""
+    if next_max_id is None:
+        return {}
+    return {"Link": link_header(request, newest=0, oldest=next_max_id)["Link"].split(", <")[0]}
+
+
+@get(
+    "/api/v1/favourites",
+    summary="The token's favourites, most recent favourite first (opaque Link cursor)",
+    responses={**d.STATUSES_DOC, **ERR_READ},
+)
+async def favourites(request: Req, core: Core) -> Response[bytes]:
+    uid = (await auth(request, core)).need("read:favourites")
+    p = await params(request)
+    limit = paging(p, ids=False).limit
+    page = await core.engagement.favourites(
+        user_id=uid, max_id=_opaque_cursor(p, "max_id"), limit=limit
+    )
+    statuses = await _renderer(request, core).statuses(page.items, page.engagement, viewer_id=uid)
+    return json(statuses, headers=_next_link(request, page.next_max_id))
+
+
+async def _user_page_response(request: Req, core: Core, found: UserPage) -> Response[bytes]:
+    r = _renderer(request, core)
+    return json([r.account(u) for u in found.users], headers=_next_link(request, found.next_max_id))
+
+
+@get(
+    "/api/v1/statuses/{status_id:str}/favourited_by",
+    summary="Accounts that favourited a status, Link-paginated",
+    responses={**d.ACCOUNTS_DOC, **ERR_READ},
+)
+async def favourited_by(request: Req, core: Core, status_id: FromPath[str]) -> Response[bytes]:
+    viewer = (await auth(request, core)).may("read:statuses")
+    paged = paging(await params(request), default=40, maximum=80)
+    found = await core.engagement.likers(
+        tweet_id=need_id(status_id), viewer_id=viewer, max_id=paged.max_id, limit=paged.limit
+    )
+    return await _user_page_response(request, core, found)
+
+
+@get(
+    "/api/v1/statuses/{status_id:str}/reblogged_by",
+    summary="Accounts that reblogged a status, Link-paginated",
+    responses={**d.ACCOUNTS_DOC, **ERR_READ},
+)
+async def reblogged_by(request: Req, core: Core, status_id: FromPath[str]) -> Response[bytes]:
+    viewer = (await auth(request, core)).may("read:statuses")
+    paged = paging(await params(request), default=40, maximum=80)
+    found = await core.engagement.retweeters(
+        tweet_id=need_id(status_id), viewer_id=viewer, max_id=paged.max_id, limit=paged.limit
+    )
+    return await _user_page_response(request, core, found)
+
+
 # --- notifications --------------------------------------------------------------------------
 def _types(p: Params) -> set[NotificationType] | None:
     wanted = p.texts("types")
@@ -736,6 +838,37 @@ async def notification(request: Req, core: Core, notification_id: FromPath[str])
     entry, engagement = found
     rendered = await _renderer(request, core).notifications([entry], engagement, viewer_id=uid)
     return json(rendered[0])
+
+
+@post(
+    "/api/v1/notifications/clear",
+    status_code=200,
+    summary="Delete every notification",
+    responses={**d.EMPTY_DOC, **ERR_WRITE},
+    opt={"rate_limit": "engagement"},
+)
+async def clear_notifications(request: Req, core: Core) -> Response[bytes]:
+    uid = (await auth(request, core)).need("write:notifications")
+    await params(request)
+    await core.notifications.clear(user_id=uid)
+    return json({})
+
+
+@post(
+    "/api/v1/notifications/{notification_id:str}/dismiss",
+    status_code=200,
+    summary="Delete one notification",
+    responses={**d.EMPTY_DOC, **ERR_WRITE},
+    opt={"rate_limit": "engagement"},
+)
+async def dismiss_notification(
+    request: Req, core: Core, notification_id: FromPath[str]
+) -> Response[bytes]:
+    uid = (await auth(request, core)).need("write:notifications")
+    await params(request)
+    if not await core.notifications.dismiss(user_id=uid, notification_id=need_id(notification_id)):
+        raise MastoError(404, "Record not found")
+    return json({})
 
 
 # --- search and trends ----------------------------------------------------------------------
@@ -864,11 +997,17 @@ HANDLERS: Final = [
     delete_status,
     context,
     *STATUS_ACTIONS,
+    favourited_by,
+    reblogged_by,
     home,
+    public_timeline,
     tag_timeline,
     bookmarks,
+    favourites,
     notifications,
     notification,
+    clear_notifications,
+    dismiss_notification,
     search,
     trends,
     upload,

@@ -3,7 +3,8 @@ streams (:class:`~starling.services.stream.StreamService`): the same channels, r
 rules and read pipeline as ``GET /api/starling/v1/stream``, rendered as Mastodon events.
 
 - ``GET /api/v1/streaming/user`` (Server-Sent Events): ``event: update`` with a Status,
-  ``event: notification`` with a Notification; ``:thump`` comments as heartbeats.
+  ``event: notification`` with a Notification, ``event: delete`` with the id of a
+  deleted status the user could have had; ``:thump`` comments as heartbeats.
 - ``GET /api/v1/streaming/user/notification``: the notifications only.
 - ``GET /api/v1/streaming/health``: ``OK``.
 - ``/api/v1/streaming`` (WebSocket): ``{"type": "subscribe", "stream": "user"}`` (or
@@ -32,7 +33,14 @@ from starling.api.deps import Core
 from starling.mastodon.entities import Renderer
 from starling.mastodon.http import MastoError, auth, authenticate, base_url
 from starling.ports import BackendUnavailable
-from starling.services.stream import Heartbeat, LiveStream, NotificationItem, StreamItem, TweetItem
+from starling.services.stream import (
+    DeletedItem,
+    Heartbeat,
+    LiveStream,
+    NotificationItem,
+    StreamItem,
+    TweetItem,
+)
 
 _encode = msgspec.json.Encoder().encode
 
@@ -41,9 +49,12 @@ STREAMS: Final = ("user", "user:notification")
 
 
 async def _event(renderer: Renderer, viewer_id: int, item: StreamItem) -> tuple[str, str] | None:
-    """``(event, payload JSON)`` of a stream item; None for a heartbeat."""
+    """``(event, payload)`` of a stream item: JSON text, or a ``delete``'s bare status
+    id (as Mastodon sends it); None for a heartbeat."""
     if isinstance(item, Heartbeat):
         return None
+    if isinstance(item, DeletedItem):
+        return "delete", str(item.id)
     if isinstance(item, TweetItem):
         status = await renderer.status(item.view, item.engagement, viewer_id=viewer_id)
         return "update", _encode(status).decode()
@@ -55,7 +66,10 @@ async def _event(renderer: Renderer, viewer_id: int, item: StreamItem) -> tuple[
 async def _open(core: Core, viewer_id: int) -> LiveStream:
     try:
         return await core.stream.open(
-            viewer_id=viewer_id, last_event_id=None, heartbeat_s=core.settings.stream_heartbeat_s
+            viewer_id=viewer_id,
+            last_event_id=None,
+            heartbeat_s=core.settings.stream_heartbeat_s,
+            deletions=True,
         )
     except BackendUnavailable as exc:
         raise MastoError(503, "Streaming is unavailable.") from exc
@@ -69,7 +83,7 @@ async def _sse(
     try:
         yield b":)\n\n"
         async for item in stream:
-            if notifications_only and isinstance(item, TweetItem):
+            if notifications_only and isinstance(item, TweetItem | DeletedItem):
                 continue
             event = await _event(renderer, viewer_id, item)
             if event is None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import Final, Protocol
 
 import msgspec
 
@@ -10,15 +11,17 @@ from starling.domain.engagement import NO_COUNTS
 from starling.domain.errors import TweetNotFound
 from starling.domain.events import Liked, Unliked
 from starling.domain.ids import SnowflakeGenerator
-from starling.domain.model import Tweet
+from starling.domain.model import Tweet, User
 from starling.metrics import Metrics
 from starling.ports import (
     BookmarkStore,
     Clock,
+    ConversationStore,
     EngagementStore,
     EventLog,
     ModerationReads,
     TweetReads,
+    UserReads,
 )
 from starling.services.read_pipeline import ReadPipeline, TweetPage
 
@@ -32,8 +35,42 @@ class LikeState(msgspec.Struct, frozen=True):
     likes_count: int
 
 
-class _EngagementRows(EngagementStore, BookmarkStore, TweetReads, ModerationReads, Protocol):
-    """Likes and bookmarks, and the tweet and block checks made before writing them."""
+class _EngagementRows(
+    EngagementStore,
+    BookmarkStore,
+    TweetReads,
+    ModerationReads,
+    ConversationStore,
+    UserReads,
+    Protocol,
+):
+    """Likes and bookmarks, the tweet and block checks made before writing them, and
+    who liked or retweeted a tweet (their retweets and user rows)."""
+
+
+LIKE_CURSOR_BASE: Final = 10**19
+"""A like's position in a user's likes as one integer (the cursor of
+``GET /api/v1/favourites``): ``liked_at_ms * LIKE_CURSOR_BASE + tweet_id``. Every tweet
+id is below it (snowflakes are below 2**63 < 10**19), so the decimal text is the time
+followed by the zero-padded tweet id: ordered as the likes are, opaque to clients."""
+
+
+def like_cursor(liked_at_ms: int, tweet_id: int) -> int:
+    """The position of a like (see :data:`LIKE_CURSOR_BASE`)."""
+    return liked_at_ms * LIKE_CURSOR_BASE + tweet_id
+
+
+def like_position(cursor: int) -> tuple[int, int]:
+    """``(liked_at_ms, tweet_id)`` of a :func:`like_cursor`."""
+    return divmod(cursor, LIKE_CURSOR_BASE)
+
+
+class UserPage(msgspec.Struct, frozen=True):
+    """Users as a list shows them, and the exclusive cursor of the next page (None on
+    the last page); the cursor is the position of the last entry examined."""
+
+    users: list[User]
+    next_max_id: int | None
 
 
 class EngagementService:
@@ -140,3 +177,60 @@ class EngagementService:
             limit=limit,
             cursor_of=positions.__getitem__,
         )
+
+    async def favourites(self, *, user_id: int, max_id: int | None, limit: int) -> TweetPage:
+        """The tweets ``user_id`` likes, most recent like first, at most ``limit``, below
+        the cursor ``max_id`` (a :func:`like_cursor` from a previous page: likes, not
+        tweet ids), through the :class:`ReadPipeline`: tweets since deleted or hidden
+        from the user are left out."""
+        positions: dict[int, int] = {}
+
+        async def fetch(cursor: int | None, want: int) -> list[int]:
+            before = like_position(cursor) if cursor is not None else None
+            rows = await self._store.likes_page(user_id, before=before, limit=want)
+            positions.update((tweet_id, like_cursor(at, tweet_id)) for at, tweet_id in rows)
+            return [tweet_id for _, tweet_id in rows]
+
+        visibility = await self._reads.visibility(user_id)
+        return await self._reads.page(
+            fetch,
+            visibility=visibility,
+            max_id=max_id,
+            limit=limit,
+            cursor_of=positions.__getitem__,
+        )
+
+    async def likers(
+        self, *, tweet_id: int, viewer_id: int | None, max_id: int | None, limit: int
+    ) -> UserPage:
+        """Who likes ``tweet_id`` (a retweet's: the original's), highest user id first,
+        below ``max_id``: users hidden from the viewer are left out (a page may come
+        short; its cursor goes on). Raises ``TweetNotFound`` where reading the tweet by
+        id would (:meth:`ReadPipeline.readable`)."""
+        view, visibility = await self._reads.readable(tweet_id, viewer_id=viewer_id)
+        ids = await self._store.liker_ids(view.content_id, max_id=max_id, limit=limit)
+        return await self._users(ids, ids, visibility.hides, limit)
+
+    async def retweeters(
+        self, *, tweet_id: int, viewer_id: int | None, max_id: int | None, limit: int
+    ) -> UserPage:
+        """Who retweeted ``tweet_id`` (a retweet's: the original's), most recent retweet
+        first, below the retweet id ``max_id``; users hidden from the viewer are left out.
+        Raises ``TweetNotFound`` as :meth:`likers`."""
+        view, visibility = await self._reads.readable(tweet_id, viewer_id=viewer_id)
+        rows = await self._store.retweets_page(view.content_id, max_id=max_id, limit=limit)
+        return await self._users(
+            [retweet for retweet, _ in rows], [user for _, user in rows], visibility.hides, limit
+        )
+
+    async def _users(
+        self,
+        positions: list[int],
+        user_ids: list[int],
+        hidden: Callable[[int], bool],
+        limit: int,
+    ) -> UserPage:
+        shown = [u for u in user_ids if not hidden(u)]
+        found = await self._store.get_users(shown)
+        users = [found[u] for u in shown if u in found]
+        return UserPage(users, positions[-1] if len(positions) >= limit else None)

@@ -141,10 +141,25 @@ class FeedManager:
 
     async def retract(self, *, tweet_id: int, author_id: int) -> None:
         """Remove a deleted tweet from the author's and every follower's timeline
-        (whether it was pushed or not: the author may have been pushed back then)."""
+        (whether it was pushed or not: the author may have been pushed back then), and
+        tell connected readers, as :meth:`push` told them of the tweet: a ``deleted``
+        live message to the author and to each chunk of followers once retracted from
+        it, or, for a pulled author, one on the author's channel."""
         await self._cache.remove([author_id], [tweet_id])
+        author = await self._store.get_user(author_id)
+        pulled = author is not None and self._policy.is_pulled(author.followers_count)
+        if self._live is not None:
+            await self._live.tweet_retracted(
+                tweet_id=tweet_id, author_id=author_id, reader_ids=[author_id]
+            )
+            if pulled:
+                await self._live.celebrity_deleted(tweet_id=tweet_id, author_id=author_id)
         async for chunk in self._follower_chunks(author_id):
             await self._cache.remove(chunk, [tweet_id])
+            if self._live is not None and not pulled:
+                await self._live.tweet_retracted(
+                    tweet_id=tweet_id, author_id=author_id, reader_ids=chunk
+                )
 
     async def merge_into_home(self, *, owner_id: int, author_id: int) -> None:
         """``owner_id`` now sees ``author_id`` (a follow, an unmute of a followee): merge

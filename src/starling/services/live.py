@@ -1,10 +1,13 @@
-"""Publishing live updates: new home-timeline items and notifications.
+"""Publishing live updates: new home-timeline items, notifications and deletions.
 
 After fan-out wrote a pushed tweet into the followers' timelines, one message per
 follower goes to ``user:<follower>`` (and to the author's own channel); a celebrity's
 tweet is not pushed, so one message goes to ``author:<celebrity>``, which every connected
 follower of that celebrity listens to. A stored notification goes to its recipient's
-``user:`` channel. Messages carry ids (:class:`~starling.domain.live.LiveMessage`).
+``user:`` channel. A deleted tweet goes, as it is retracted from home timelines, the
+same ways as a new one: ``deleted`` messages to the readers whose timelines held it, or
+one on the celebrity's channel. Messages carry ids
+(:class:`~starling.domain.live.LiveMessage`).
 Publishing is best effort: the home timeline and the inbox stay the truth, and a bus
 that is down loses live messages, never data. Readers: :mod:`starling.services.stream`.
 """
@@ -44,6 +47,22 @@ class LivePublisher:
     async def celebrity_tweet(self, *, tweet_id: int, author_id: int) -> None:
         """A celebrity's tweet (pulled, not pushed): one message on the author's channel."""
         payload = live.encode(LiveMessage("tweet", tweet_id, author_id))
+        await self._publish(live.author_channel(author_id), payload)
+
+    async def tweet_retracted(
+        self, *, tweet_id: int, author_id: int, reader_ids: Sequence[int]
+    ) -> None:
+        """The deleted ``tweet_id`` was retracted from the home timelines of
+        ``reader_ids``: one ``deleted`` message per reader, in one bus round trip."""
+        payload = live.encode(LiveMessage("deleted", tweet_id, author_id))
+        try:
+            await self._bus.publish_to_readers(reader_ids, payload)
+        except BackendUnavailable as exc:
+            log.warning("live bus unavailable: %d live messages dropped (%s)", len(reader_ids), exc)
+
+    async def celebrity_deleted(self, *, tweet_id: int, author_id: int) -> None:
+        """A celebrity's tweet was deleted: one ``deleted`` message on the author's channel."""
+        payload = live.encode(LiveMessage("deleted", tweet_id, author_id))
         await self._publish(live.author_channel(author_id), payload)
 
     async def notifications(self, rows: Sequence[Notification]) -> None:

@@ -140,3 +140,13 @@ class NotificationService:
         if max_id is not None:
             await self._store.mark_notifications_read(user_id, max_id)
         return await self._store.unread_count(user_id)
+
+    async def dismiss(self, *, user_id: int, notification_id: int) -> bool:
+        """Delete one of ``user_id``'s notifications (Mastodon's dismiss); False when they
+        have none by that id. A re-delivery of the event behind it (at least once, after
+        a crash) may bring it back: dismissing is not a tombstone."""
+        return await self._store.dismiss_notification(user_id, notification_id)
+
+    async def clear(self, *, user_id: int) -> int:
+        """Delete every notification of ``user_id`` (Mastodon's clear); returns how many."""
+        return await self._store.clear_notifications(user_id)

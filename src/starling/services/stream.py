@@ -68,11 +68,18 @@ class NotificationItem(msgspec.Struct, frozen=True):
         return self.entry.id
 
 
+class DeletedItem(msgspec.Struct, frozen=True):
+    """A tweet the reader could have had (in their home timeline, or by a celebrity they
+    follow) was deleted: its id. Only on streams opened with ``deletions=True``."""
+
+    id: int
+
+
 class Heartbeat(msgspec.Struct, frozen=True):
     """Nothing happened for a heartbeat interval (the API sends an SSE comment)."""
 
 
-StreamItem = TweetItem | NotificationItem | Heartbeat
+StreamItem = TweetItem | NotificationItem | DeletedItem | Heartbeat
 
 
 class LiveStream:
@@ -86,8 +93,10 @@ class LiveStream:
         subscription: LiveSubscription,
         replay: list[TweetItem | NotificationItem],
         heartbeat_s: float,
+        deletions: bool = False,
     ) -> None:
         self._service = service
+        self._deletions = deletions
         self._viewer_id = viewer_id
         self._subscription = subscription
         self._pending = replay
@@ -120,7 +129,9 @@ class LiveStream:
                 await self._service.refresh_channels(self._viewer_id, self._subscription)
                 return Heartbeat()
             message = live.decode(payload)
-            if message is None or not self._remember(message.kind, message.id):
+            if message is None or (message.kind == "deleted" and not self._deletions):
+                continue
+            if not self._remember(message.kind, message.id):
                 continue
             item = await self._service.render(self._viewer_id, message)
             if item is not None:
@@ -167,12 +178,18 @@ class StreamService:
             await subscription.update(await self.channels(viewer_id))
 
     async def open(
-        self, *, viewer_id: int, last_event_id: int | None, heartbeat_s: float | None = None
+        self,
+        *,
+        viewer_id: int,
+        last_event_id: int | None,
+        heartbeat_s: float | None = None,
+        deletions: bool = False,
     ) -> LiveStream:
         """Subscribe ``viewer_id``'s channels, then collect the replay of items newer than
         ``last_event_id`` (none when None). A heartbeat follows every ``heartbeat_s``
-        seconds of silence (None: :attr:`heartbeat_s`, the setting). Raises
-        ``BackendUnavailable`` when the bus cannot be reached."""
+        seconds of silence (None: :attr:`heartbeat_s`, the setting). ``deletions``: also
+        :class:`DeletedItem` for tweets deleted while connected (never replayed).
+        Raises ``BackendUnavailable`` when the bus cannot be reached."""
         subscription = await self._bus.subscribe(await self.channels(viewer_id))
         try:
             replay = [] if last_event_id is None else await self._replay(viewer_id, last_event_id)
@@ -180,7 +197,7 @@ class StreamService:
             await subscription.close()
             raise
         interval = self.heartbeat_s if heartbeat_s is None else heartbeat_s
-        return LiveStream(self, viewer_id, subscription, replay, interval)
+        return LiveStream(self, viewer_id, subscription, replay, interval, deletions)
 
     async def _replay(self, viewer_id: int, after_id: int) -> list[TweetItem | NotificationItem]:
         page = await self._timelines.home(viewer_id=viewer_id, max_id=None, limit=REPLAY_LIMIT)
@@ -196,7 +213,12 @@ class StreamService:
 
     async def render(self, viewer_id: int, message: LiveMessage) -> StreamItem | None:
         """The item a live message stands for, as ``viewer_id`` may see it (the home
-        timeline's and the inbox's rule); None when it is gone (deleted) or hidden."""
+        timeline's and the inbox's rule); None when it is gone (deleted) or hidden. A
+        deletion is passed on unless its author is hidden from the viewer (whose
+        timeline never showed the tweet)."""
+        if message.kind == "deleted":
+            hidden = (await self._reads.visibility(viewer_id)).hides(message.actor_id)
+            return None if hidden else DeletedItem(message.id)
         if message.kind == "tweet":
             read = await self._reads.live_tweet(message.id, viewer_id=viewer_id)
             return None if read is None else TweetItem(read.view, read.engagement)

@@ -141,3 +141,25 @@ class TimelineService:
             min_id=min_id,
             keep=keep,
         )
+
+    async def public(
+        self,
+        *,
+        max_id: int | None,
+        limit: int,
+        viewer_id: int | None = None,
+        min_id: int | None = None,
+        keep: Callable[[TweetView], bool] | None = None,
+    ) -> TweetPage:
+        """Everyone's tweets and replies (not retweets) below ``max_id``, newest first, as
+        ``viewer_id`` (None: anonymous) sees them: a list, so authors hidden from the
+        viewer are left out and quotes of them lose the quoted tweet (Mastodon's public
+        timeline). ``min_id`` and ``keep``: see :meth:`ReadPipeline.page`."""
+        visibility = await self._pipeline.visibility(viewer_id)
+
+        async def fetch(cursor: int | None, want: int) -> list[int]:
+            return await self._store.newest_tweet_ids(max_id=cursor, limit=want)
+
+        return await self._pipeline.page(
+            fetch, visibility=visibility, max_id=max_id, limit=limit, min_id=min_id, keep=keep
+        )

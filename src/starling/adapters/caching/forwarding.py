@@ -86,6 +86,9 @@ class ForwardingStore:
     ) -> list[int]:
         return await self.inner.tweet_ids_by_authors(author_ids, max_id=max_id, limit=limit)
 
+    async def newest_tweet_ids(self, *, max_id: int | None, limit: int) -> list[int]:
+        return await self.inner.newest_tweet_ids(max_id=max_id, limit=limit)
+
     # --- follow graph -----------------------------------------------------------------
     async def follow(self, follower_id: int, followee_id: int, events: Sequence[Event]) -> bool:
         return await self.inner.follow(follower_id, followee_id, events)
@@ -125,6 +128,14 @@ class ForwardingStore:
         self, viewer_id: int, tweet_ids: Iterable[int]
     ) -> dict[int, ViewerFlags]:
         return await self.inner.viewer_flags(viewer_id, tweet_ids)
+
+    async def likes_page(
+        self, user_id: int, *, before: tuple[int, int] | None, limit: int
+    ) -> list[tuple[int, int]]:
+        return await self.inner.likes_page(user_id, before=before, limit=limit)
+
+    async def liker_ids(self, tweet_id: int, *, max_id: int | None, limit: int) -> list[int]:
+        return await self.inner.liker_ids(tweet_id, max_id=max_id, limit=limit)
 
     async def bookmark(
         self, user_id: int, tweet_id: int, bookmark_id: int, created_at_ms: int
@@ -187,12 +198,23 @@ class ForwardingStore:
     async def delete_notifications_for_tweet(self, tweet_id: int) -> int:
         return await self.inner.delete_notifications_for_tweet(tweet_id)
 
+    async def dismiss_notification(self, user_id: int, notification_id: int) -> bool:
+        return await self.inner.dismiss_notification(user_id, notification_id)
+
+    async def clear_notifications(self, user_id: int) -> int:
+        return await self.inner.clear_notifications(user_id)
+
     # --- conversations ----------------------------------------------------------------
     async def retweet_id_of(self, user_id: int, tweet_id: int) -> int | None:
         return await self.inner.retweet_id_of(user_id, tweet_id)
 
     async def reply_ids(self, tweet_id: int, *, max_id: int | None, limit: int) -> list[int]:
         return await self.inner.reply_ids(tweet_id, max_id=max_id, limit=limit)
+
+    async def retweets_page(
+        self, tweet_id: int, *, max_id: int | None, limit: int
+    ) -> list[tuple[int, int]]:
+        return await self.inner.retweets_page(tweet_id, max_id=max_id, limit=limit)
 
     async def ancestor_ids(self, tweet_id: int) -> list[int]:
         return await self.inner.ancestor_ids(tweet_id)
@@ -271,3 +293,16 @@ class ForwardingStore:
 
     async def take_oauth_code(self, code_digest: str) -> AuthorizationCode | None:
         return await self.inner.take_oauth_code(code_digest)
+
+    # --- idempotency keys (the Mastodon-compatible API) -------------------------------
+    async def idempotent_status(
+        self, user_id: int, key_digest: str, *, since_ms: int
+    ) -> int | None:
+        return await self.inner.idempotent_status(user_id, key_digest, since_ms=since_ms)
+
+    async def remember_idempotent_status(
+        self, user_id: int, key_digest: str, status_id: int, *, now_ms: int, expired_before_ms: int
+    ) -> int:
+        return await self.inner.remember_idempotent_status(
+            user_id, key_digest, status_id, now_ms=now_ms, expired_before_ms=expired_before_ms
+        )

@@ -76,6 +76,18 @@ class ConversationSql:
         async with self.db.connect() as conn:
             return list((await conn.execute(select_reply_ids(tweet_id, max_id, limit))).scalars())
 
+    async def retweets_page(
+        self, tweet_id: int, *, max_id: int | None, limit: int
+    ) -> list[tuple[int, int]]:
+        if limit <= 0:
+            return []
+        stmt = select_retweets_of(tweet_id)
+        if max_id is not None:
+            stmt = stmt.where(tweets.c.id < max_id)
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(stmt.order_by(tweets.c.id.desc()).limit(limit))).all()
+        return [(row[0], row[1]) for row in rows]
+
     async def ancestor_ids(self, tweet_id: int) -> list[int]:
         async with self.db.connect() as conn:
             rows = (await conn.execute(select_ancestor_ids(tweet_id, ANCESTORS_MAX))).all()

@@ -21,9 +21,11 @@ from sqlalchemy import (
     Integer,
     Select,
     Table,
+    and_,
     bindparam,
     delete,
     insert,
+    or_,
     select,
     update,
 )
@@ -97,6 +99,26 @@ def select_bookmarks_page(user_id: int, max_id: int | None, limit: int) -> Selec
     if max_id is not None:
         stmt = stmt.where(bookmarks.c.bookmark_id < max_id)
     return stmt.order_by(bookmarks.c.bookmark_id.desc()).limit(limit)
+
+
+def select_likes_page(user_id: int, before: tuple[int, int] | None, limit: int) -> Select[Any]:
+    """A user's likes, most recent first, after the keyset ``before`` (liked at, tweet
+    id): a backward walk of the ``(user_id, created_at_ms, tweet_id)`` index."""
+    c = likes.c
+    stmt = select(c.created_at_ms, c.tweet_id).where(c.user_id == user_id)
+    if before is not None:
+        at_ms, tweet_id = before
+        stmt = stmt.where(
+            or_(c.created_at_ms < at_ms, and_(c.created_at_ms == at_ms, c.tweet_id < tweet_id))
+        )
+    return stmt.order_by(c.created_at_ms.desc(), c.tweet_id.desc()).limit(limit)
+
+
+def select_liker_ids(tweet_id: int, max_id: int | None, limit: int) -> Select[Any]:
+    stmt = select(likes.c.user_id).where(likes.c.tweet_id == tweet_id)
+    if max_id is not None:
+        stmt = stmt.where(likes.c.user_id < max_id)
+    return stmt.order_by(likes.c.user_id.desc()).limit(limit)
 
 
 # --- the mixin --------------------------------------------------------------------------
@@ -176,6 +198,21 @@ class EngagementSql:
             tweet_id: ViewerFlags(liked=LIKED in found, retweeted=RETWEETED in found)
             for tweet_id, found in kinds.items()
         }
+
+    async def likes_page(
+        self, user_id: int, *, before: tuple[int, int] | None, limit: int
+    ) -> list[tuple[int, int]]:
+        if limit <= 0:
+            return []
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(select_likes_page(user_id, before, limit))).all()
+        return [(row[0], row[1]) for row in rows]
+
+    async def liker_ids(self, tweet_id: int, *, max_id: int | None, limit: int) -> list[int]:
+        if limit <= 0:
+            return []
+        async with self.db.connect() as conn:
+            return list((await conn.execute(select_liker_ids(tweet_id, max_id, limit))).scalars())
 
     async def bookmark(
         self, user_id: int, tweet_id: int, bookmark_id: int, created_at_ms: int

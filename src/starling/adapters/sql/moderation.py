@@ -226,3 +226,15 @@ class ModerationSql:
         async with self.db.begin() as conn:
             result = await conn.execute(delete(notifications).where(_n.tweet_id == tweet_id))
         return result.rowcount
+
+    async def dismiss_notification(self, user_id: int, notification_id: int) -> bool:
+        async with self.db.begin() as conn:
+            result = await conn.execute(
+                delete(notifications).where(_n.user_id == user_id, _n.id == notification_id)
+            )
+        return bool(result.rowcount)
+
+    async def clear_notifications(self, user_id: int) -> int:
+        async with self.db.begin() as conn:
+            result = await conn.execute(delete(notifications).where(_n.user_id == user_id))
+        return result.rowcount

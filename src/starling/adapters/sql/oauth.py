@@ -1,21 +1,65 @@
-"""``OAuthStore`` in SQL: client applications and single-use authorization codes of the
-Mastodon-compatible API (a mixin of :class:`~starling.adapters.sql.store.SqlStore`,
-which provides ``self.db``). Rare writes only: an app registration, a grant, an exchange.
+"""``OAuthStore`` and ``IdempotencyStore`` in SQL: client applications, single-use
+authorization codes and idempotency keys of the Mastodon-compatible API (a mixin of
+:class:`~starling.adapters.sql.store.SqlStore`, which provides ``self.db`` and
+``self._insert_ignoring``). Rare writes only: an app registration, a grant, an
+exchange, a post with an ``Idempotency-Key``.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from collections.abc import Callable
+
+from sqlalchemy import Insert, Table, delete, select
 
 from starling.adapters.sql.database import Database
-from starling.adapters.sql.tables import oauth_apps, oauth_codes
+from starling.adapters.sql.tables import idempotency_keys, oauth_apps, oauth_codes
 from starling.domain.oauth import AuthorizationCode, OAuthApp
 
 
 class OAuthSql:
-    """Client applications and authorization codes."""
+    """Client applications, authorization codes and idempotency keys."""
 
     db: Database
+    _insert_ignoring: Callable[[Table], Insert]
+
+    async def idempotent_status(
+        self, user_id: int, key_digest: str, *, since_ms: int
+    ) -> int | None:
+        k = idempotency_keys.c
+        async with self.db.connect() as conn:
+            found: int | None = (
+                await conn.execute(
+                    select(k.status_id).where(
+                        k.user_id == user_id,
+                        k.key_digest == key_digest,
+                        k.created_at_ms >= since_ms,
+                    )
+                )
+            ).scalar_one_or_none()
+        return found
+
+    async def remember_idempotent_status(
+        self, user_id: int, key_digest: str, status_id: int, *, now_ms: int, expired_before_ms: int
+    ) -> int:
+        k = idempotency_keys.c
+        async with self.db.begin() as conn:
+            # Housekeeping first (an expired entry of this key too, so it can be reused).
+            await conn.execute(delete(idempotency_keys).where(k.created_at_ms < expired_before_ms))
+            await conn.execute(
+                self._insert_ignoring(idempotency_keys),
+                dict(
+                    user_id=user_id,
+                    key_digest=key_digest,
+                    status_id=status_id,
+                    created_at_ms=now_ms,
+                ),
+            )
+            kept: int = (
+                await conn.execute(
+                    select(k.status_id).where(k.user_id == user_id, k.key_digest == key_digest)
+                )
+            ).scalar_one()
+        return kept
 
     async def add_oauth_app(self, app: OAuthApp) -> None:
         async with self.db.begin() as conn:

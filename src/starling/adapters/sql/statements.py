@@ -312,6 +312,17 @@ def _below(column: ColumnElement[int], max_id: int | None) -> ColumnElement[bool
     return column < max_id if max_id is not None else column.is_not(None)
 
 
+def select_newest_tweet_ids(max_id: int | None, limit: int) -> Select[Any]:
+    """Every author's tweets and replies, not retweets, below ``max_id``, newest first:
+    a backward walk of the primary key (retweets are skipped, not sorted out)."""
+    return (
+        select(tweets.c.id)
+        .where(_below(tweets.c.id, max_id), tweets.c.retweet_of_id.is_(None))
+        .order_by(tweets.c.id.desc())
+        .limit(limit)
+    )
+
+
 # --- follows --------------------------------------------------------------------------
 def insert_follow() -> Insert:
     return insert(follows)

@@ -205,6 +205,13 @@ class SqlStore(EngagementSql, ModerationSql, ConversationSql, MediaSql, AccountS
             rows = await self.db.fetch(hot.TWEET_IDS_BY_AUTHORS, list(author_ids), below, limit)
         return [row[0] for row in rows]
 
+    async def newest_tweet_ids(self, *, max_id: int | None, limit: int) -> list[int]:
+        if limit <= 0:
+            return []
+        stmt = q.select_newest_tweet_ids(max_id, limit)
+        async with self.db.connect() as conn:
+            return list((await conn.execute(stmt)).scalars())
+
     # --- follow graph ----------------------------------------------------------------
     async def follow(self, follower_id: int, followee_id: int, events: Sequence[Event]) -> bool:
         async with self.db.begin() as conn:

@@ -88,8 +88,9 @@ tweets = Table(
     # One retweet per user and original (NULLs are distinct: ordinary tweets never
     # collide), and "did the viewer retweet these?" as a range of this index.
     Index(None, "author_id", "retweet_of_id", unique=True),
-    # The retweets of a tweet (deleted with it) and the replies of a tweet, newest first.
-    Index(None, "retweet_of_id"),
+    # The retweets of a tweet, newest first (deleted with it; Mastodon's
+    # ``reblogged_by``), and the replies of a tweet, newest first.
+    Index(None, "retweet_of_id", "id"),
     Index(None, "reply_to_tweet_id", "id"),
 )
 
@@ -189,6 +190,21 @@ oauth_codes = Table(
     Index(None, "expires_at_ms"),
 )
 
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    # ``Idempotency-Key`` of Mastodon's ``POST /api/v1/statuses``: a retry with the key
+    # answers the status the first request created, from any API process, for an hour
+    # (``created_at_ms`` tells expired keys; they are deleted as new ones are written).
+    # The key is stored as its SHA-256 (hex): any length a client sends fits.
+    Column("user_id", BigInteger, nullable=False),
+    Column("key_digest", String(64), nullable=False),
+    Column("status_id", BigInteger, nullable=False),
+    Column("created_at_ms", BigInteger, nullable=False),
+    PrimaryKeyConstraint("user_id", "key_digest"),
+    Index(None, "created_at_ms"),
+)
+
 meta = Table(
     "meta",
     metadata,
@@ -219,8 +235,12 @@ likes = Table(
     # (user_id, tweet_id) first: the viewer-flags query is "which of these tweets did the
     # viewer like", a range of the primary key.
     PrimaryKeyConstraint("user_id", "tweet_id"),
-    # Who liked a tweet (and dropping a deleted tweet's likes).
-    Index(None, "tweet_id"),
+    # Who liked a tweet, highest user id first (Mastodon's ``favourited_by``), and
+    # dropping a deleted tweet's likes.
+    Index(None, "tweet_id", "user_id"),
+    # A user's likes, most recent first (Mastodon's ``GET /api/v1/favourites``), paged
+    # by (liked at, tweet id).
+    Index(None, "user_id", "created_at_ms", "tweet_id"),
 )
 
 bookmarks = Table(

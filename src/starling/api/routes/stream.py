@@ -96,6 +96,8 @@ def sse_message(item: StreamItem) -> ServerSentEventMessage:
     if isinstance(item, TweetItem):
         body = renderer.tweet(item.view, item.engagement)
         return ServerSentEventMessage(data=body.decode(), event="tweet", id=str(item.id))
+    # This stream is opened without deletions (docs/api.md): no DeletedItem arrives.
+    assert isinstance(item, NotificationItem)
     return ServerSentEventMessage(
         data=_notification_json(item), event="notification", id=str(item.id)
     )
