@@ -27,7 +27,7 @@ from starling.api.errors import ApiError
 from starling.api.params import is_ascii_number
 from starling.api.routes.stream import parse_last_event_id
 from starling.ports import BackendUnavailable
-from starling.services.stream import Heartbeat, LiveStream, TweetItem
+from starling.services.stream import Heartbeat, LiveStream, NotificationItem, TweetItem
 from starling.web.render import cards
 from starling.web.views import WebViewer, fragment, require_user
 
@@ -45,9 +45,10 @@ async def _events(stream: LiveStream) -> AsyncIterator[ServerSentEventMessage]:
                 yield ServerSentEventMessage(data=None, comment="heartbeat")
             elif isinstance(item, TweetItem):
                 yield ServerSentEventMessage(data=str(item.id), event="tweet", id=str(item.id))
-            else:
+            elif isinstance(item, NotificationItem):
                 data = _encode({"type": item.entry.notification.type}).decode()
                 yield ServerSentEventMessage(data=data, event="notification", id=str(item.id))
+            # A deletion (DeletedItem) needs nothing live: the page drops it on its next load.
     finally:
         await stream.close()
 
