@@ -53,7 +53,6 @@ posts, and reads. Workers are waited for with ``drain()``, never a sleep.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -61,37 +60,7 @@ from test_search import token
 from test_stream import Event, SseReader, open_stream
 
 from conftest import Account, Harness
-
-VIEWER_BLOCKS = "viewer blocks author"
-AUTHOR_BLOCKS = "author blocks viewer"
-VIEWER_MUTES = "viewer mutes author"
-RELATIONS = [VIEWER_BLOCKS, AUTHOR_BLOCKS, VIEWER_MUTES]
-
-
-@dataclass
-class Cast:
-    """The viewer ``V``, the author ``A`` whose relation to ``V`` varies, and ``C``."""
-
-    viewer: Account
-    author: Account
-    other: Account
-    relation: str
-
-    @property
-    def blocked(self) -> bool:
-        """Whether the author blocks the viewer (reads by name are then not found)."""
-        return self.relation == AUTHOR_BLOCKS
-
-
-async def relate(starling: Harness, cast: Cast) -> None:
-    """Set the relationship, then let the workers catch up."""
-    if cast.relation == VIEWER_BLOCKS:
-        await starling.block(cast.viewer, cast.author)
-    elif cast.relation == AUTHOR_BLOCKS:
-        await starling.block(cast.author, cast.viewer)
-    else:
-        await starling.mute(cast.viewer, cast.author)
-    await starling.drain()
+from visibility_cast import RELATIONS, Cast, relate
 
 
 async def get(starling: Harness, path: str, viewer: Account, **params: Any) -> Any:

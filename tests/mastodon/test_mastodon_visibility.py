@@ -63,39 +63,10 @@ import pytest
 from conftest import Account, Harness
 from starling.api.app import create_app
 from streaming import StreamingASGITransport
+from visibility_cast import RELATIONS, Cast, relate
 
-VIEWER_BLOCKS = "viewer blocks author"
-AUTHOR_BLOCKS = "author blocks viewer"
-VIEWER_MUTES = "viewer mutes author"
-RELATIONS = [VIEWER_BLOCKS, AUTHOR_BLOCKS, VIEWER_MUTES]
 GUARD_S = 10.0
 """Failure guard for a stream event that must arrive."""
-
-
-@dataclass
-class Cast:
-    """The viewer ``V``, the author ``A`` whose relation to ``V`` varies, and ``C``."""
-
-    viewer: Account
-    author: Account
-    other: Account
-    relation: str
-
-    @property
-    def blocked(self) -> bool:
-        """Whether the author blocks the viewer (reads by id are then not found)."""
-        return self.relation == AUTHOR_BLOCKS
-
-
-async def relate(starling: Harness, cast: Cast) -> None:
-    """Set the relationship, then let the workers catch up."""
-    if cast.relation == VIEWER_BLOCKS:
-        await starling.block(cast.viewer, cast.author)
-    elif cast.relation == AUTHOR_BLOCKS:
-        await starling.block(cast.author, cast.viewer)
-    else:
-        await starling.mute(cast.viewer, cast.author)
-    await starling.drain()
 
 
 async def get(starling: Harness, path: str, viewer: Account, **params: Any) -> Any:
